@@ -1,0 +1,1 @@
+"""Pure data code (no Prefect): archive handling, raw parsing, Parquet tensors, data-home layout."""

@@ -1,0 +1,60 @@
+"""Shared fixtures: an isolated Prefect home per test, the Prefect test harness, archives."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+# A home of the session's own before prefect is imported anywhere; each test narrows it below.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="har-prefect-home-")
+
+from prefect.settings import PREFECT_HOME, temporary_settings
+
+from har_data.synthetic import make_synthetic_archive
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_ARCHIVE_DEFAULT = REPO.parent / "shared" / "data" / "uci-har" / "UCI HAR Dataset.zip"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_prefect_home(tmp_path: Path) -> Iterator[Path]:
+    """Every test gets its own PREFECT_HOME, so no state leaks between tests."""
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    with temporary_settings(updates={PREFECT_HOME: str(home)}):
+        yield home
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A throwaway Prefect API (temporary database) shared by the tests that run flows."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def synthetic_archive(tmp_path: Path) -> Path:
+    """A small archive with the real UCI HAR layout (2 windows per class and subject)."""
+    return make_synthetic_archive(tmp_path / "synthetic.zip")
+
+
+@pytest.fixture(scope="session")
+def real_archive() -> Path:
+    """The real UCI HAR copy beside the checkout (CI has it); required in CI."""
+    candidates = [os.environ.get("HAR_REAL_ARCHIVE"), os.environ.get("HAR_SOURCE")]
+    for c in [*candidates, str(REAL_ARCHIVE_DEFAULT)]:
+        if c and Path(c).is_file():
+            return Path(c)
+    if os.environ.get("CI"):
+        pytest.fail(
+            f"the real archive is required in CI and was not found at {REAL_ARCHIVE_DEFAULT}"
+        )
+    pytest.skip(f"real UCI HAR archive not found (looked at {REAL_ARCHIVE_DEFAULT})")
