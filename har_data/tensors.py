@@ -16,6 +16,15 @@ import pyarrow.parquet as pq
 from data_contracts.dataset import ACTIVITIES, CHANNELS, SAMPLE_RATE_HZ, WINDOW_SHAPE
 
 METADATA_KEY = b"har_pipeline"
+# Chosen by measurement (benchmarks/ingest.py, BENCHMARKS.md): zstd on byte-stream-split
+# floats is the smallest file that still reads fast. Dictionary encoding must be off for
+# the window values, or Parquet tries a dictionary first and never splits the bytes.
+WINDOW_LEAF = "window.list.element"
+PARQUET_OPTIONS: dict[str, object] = {
+    "compression": "zstd",
+    "use_dictionary": ["label", "activity", "subject", "row"],
+    "use_byte_stream_split": [WINDOW_LEAF],
+}
 WINDOW_TYPE = pa.fixed_shape_tensor(pa.float32(), WINDOW_SHAPE)
 SCHEMA = pa.schema(
     [
@@ -74,7 +83,7 @@ def split_table(
 
 def write_split(table: pa.Table, path: str | os.PathLike[str], **parquet_options: object) -> Path:
     """Write one split; callers own atomicity (write to a temp dir, validate, then rename)."""
-    opts: dict[str, object] = {"compression": "zstd", "use_byte_stream_split": ["window"]}
+    opts: dict[str, object] = dict(PARQUET_OPTIONS)
     opts.update(parquet_options)
     path = Path(path)
     pq.write_table(table, path, **opts)

@@ -1,0 +1,112 @@
+"""Accuracy benchmark: the ``published`` protocol, N repeats per architecture, real data.
+
+    .venv/bin/python -m benchmarks.accuracy --repeats 10 --architectures lstm cnn_lstm
+    .venv/bin/python -m benchmarks.accuracy --epochs 1 --repeats 1   # seconds per epoch only
+
+Runs the same plain function as the training flow's task (no Prefect), writes the study
+under ``<data home>/runs/<study-id>/`` and prints mean +- std, min, max of test accuracy
+beside the published figures, plus seconds per epoch on this machine. Results are printed
+as each architecture finishes, so a long run's log holds whatever completed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+
+import torch
+
+from har_data.layout import DataHome
+from har_models.registry import ARCHITECTURES, get_spec
+from har_models.results import RunRecord, write_metrics
+from tasks.training import resolve_training_data, train_one_run
+
+# Published test accuracy (%): (mean, std) over 10 repeats, or a single run (std None).
+PUBLISHED = {
+    "lstm": (89.7, 1.4),
+    "cnn_lstm": (90.7, 1.1),
+    "convlstm": (90.8, 0.9),
+    "stacked_lstm": (91.65, None),
+}
+
+
+def summarize(name: str, records: list[RunRecord]) -> str:
+    acc = [100 * r.accuracy for r in records if r.status == "completed"]
+    spe = [r.seconds_per_epoch for r in records if r.status == "completed"]
+    pub_mean, pub_std = PUBLISHED.get(name, (float("nan"), None))
+    pub = f"{pub_mean:.2f}" + (f" +- {pub_std:.1f}" if pub_std is not None else " (1 run)")
+    std = statistics.stdev(acc) if len(acc) > 1 else float("nan")
+    target = pub_mean - (pub_std or 0.0)
+    verdict = "meets" if acc and statistics.fmean(acc) >= target else "below"
+    return (
+        f"{name:13s} n={len(acc):2d} acc {statistics.fmean(acc):6.2f} +- {std:4.2f} "
+        f"[min {min(acc):6.2f} max {max(acc):6.2f}]  published {pub:14s} "
+        f"target >= {target:.2f}: {verdict}  s/epoch {statistics.fmean(spe):7.2f}  "
+        f"epochs {records[0].epochs}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--architectures", nargs="+", default=list(ARCHITECTURES), choices=ARCHITECTURES)
+    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--repeats-stacked", type=int, default=None, help="repeats for stacked_lstm")
+    p.add_argument("--epochs", type=int, default=None, help="override the recipes' epochs")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--data-home", default=None)
+    p.add_argument("--study-id", default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    a = p.parse_args(argv)
+    if a.repeats < 1:
+        p.error("--repeats must be >= 1")
+    data = resolve_training_data(a.data_home)
+    study_id = a.study_id or "bench-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    study_dir = DataHome.resolve(a.data_home).study_dir(study_id).resolve()
+    print(
+        f"# accuracy benchmark {study_id}: {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cpus, torch {torch.__version__}, load {os.getloadavg()[0]:.2f}, "
+        f"data {data['data_sha256'][:12]}",
+        flush=True,
+    )
+    all_records: list[RunRecord] = []
+    summaries = []
+    for name in a.architectures:
+        n = a.repeats_stacked if name == "stacked_lstm" and a.repeats_stacked else a.repeats
+        recipe = get_spec(name).recipe.with_overrides(epochs=a.epochs)
+        print(
+            f"## {name}: {n} repeats x {recipe.epochs} epochs, batch {recipe.batch_size}",
+            flush=True,
+        )
+        records = []
+        for repeat in range(n):
+            t0 = time.perf_counter()
+            r = train_one_run(
+                study_dir=str(study_dir), study_id=study_id, architecture=name, repeat=repeat,
+                seed=repeat, protocol="published", train_path=data["train_path"],
+                test_path=data["test_path"], data_sha256=data["data_sha256"], epochs=a.epochs,
+                device=a.device, threads=a.threads,
+            )  # fmt: skip
+            records.append(r)
+            all_records.append(r)
+            write_metrics(all_records, study_dir)
+            print(
+                f"  {r.run_id}: acc {100 * r.accuracy:.2f} macro-F1 {100 * r.macro_f1:.2f} "
+                f"s/epoch {r.seconds_per_epoch:.2f} wall {time.perf_counter() - t0:.0f}s "
+                f"({r.device}, load {os.getloadavg()[0]:.2f})",
+                flush=True,
+            )
+        summaries.append(summarize(name, records))
+        print(summaries[-1], flush=True)
+    print("# summary (test accuracy %, published protocol)")
+    print("\n".join(summaries))
+    print(f"# metrics: {study_dir / 'metrics.parquet'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The ingest flow: UCI HAR archive → validated Parquet tensors under ``<data home>/tensors``.
+
+Run: ``python -m flows.ingest [--source PATH_OR_URL] [--sha256 HEX] [--data-home DIR]``.
+The source defaults to ``$HAR_SOURCE``, then the official UCI URL.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from prefect import flow
+
+from data_contracts.dataset import OFFICIAL_URL
+from har_data.layout import DataHome
+from tasks.ingest import (
+    IngestResult,
+    convert,
+    extract_archive,
+    fetch_archive,
+    find_published,
+    publish,
+    validate_raw,
+    validate_tensors,
+)
+
+
+def resolve_source(source: str | None) -> str:
+    """An explicit source wins, then ``HAR_SOURCE``, then the official URL."""
+    return source or os.environ.get("HAR_SOURCE") or OFFICIAL_URL
+
+
+@flow(name="har-ingest", log_prints=True)
+def ingest(
+    source: str | None = OFFICIAL_URL,
+    expected_sha256: str | None = None,
+    data_home: str | None = None,
+    profile: Literal["official", "custom"] = "official",
+) -> IngestResult:
+    """Fetch, extract, validate and convert the archive; reuse tensors already published for it."""
+    home = str(DataHome.resolve(data_home).root)
+    ref = fetch_archive(resolve_source(source), expected_sha256, home)
+    reused = find_published(ref, home)
+    if reused is not None:
+        return reused
+    extracted = extract_archive(ref, home)
+    splits = validate_raw(extracted, profile)
+    staged = convert(splits, ref, home)
+    validate_tensors(staged, splits, ref, profile)
+    return publish(staged, ref, home)
+
+
+def main(argv: list[str] | None = None) -> IngestResult:
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--source", default=None, help="URL, file:// URL or path (default $HAR_SOURCE)")
+    p.add_argument("--sha256", default=None, help="expected sha256 of the archive")
+    p.add_argument("--data-home", default=None, help="default $HAR_HOME or ./har-data")
+    p.add_argument("--profile", choices=["official", "custom"], default="official")
+    a = p.parse_args(argv)
+    result = ingest(
+        source=resolve_source(a.source),
+        expected_sha256=a.sha256,
+        data_home=a.data_home,
+        profile=a.profile,
+    )
+    print(result.model_dump_json(indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""The ``har-pipeline`` flow: ingest → train → report, the entrypoint ``make pipeline`` runs.
+
+Run: ``python -m flows.pipeline [--source PATH_OR_URL] [--repeats N] [--epochs N]
+[--architectures lstm cnn_lstm ...]`` (see ``--help``). The source defaults to ``$HAR_SOURCE``,
+then the official UCI URL. Prints the report folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from prefect import flow, get_run_logger
+from pydantic import Field
+
+from flows.ingest import ingest, resolve_source
+from flows.report import report
+from flows.train import train
+from tasks.settings import ArchitectureName, Dispatch, Epochs, Protocol, Repeats, Workers
+
+
+@flow(name="har-pipeline", log_prints=True)
+def pipeline(
+    source: str | None = None,
+    expected_sha256: str | None = None,
+    profile: Literal["official", "custom"] = "official",
+    architectures: list[ArchitectureName] | None = None,
+    repeats: Repeats = 10,
+    protocol: Protocol = "published",
+    epochs: Epochs | None = None,
+    device: str = "auto",
+    base_seed: Annotated[int, Field(ge=0)] = 0,
+    data_home: str | None = None,
+    study_id: str | None = None,
+    dispatch: Dispatch = "local",
+    dask_address: str | None = None,
+    max_workers: Workers | None = None,
+) -> str:
+    """Ingest the archive, train every architecture ``repeats`` times, report; returns the
+    report folder. ``source`` None means ``$HAR_SOURCE``, then the official UCI URL."""
+    data = ingest(
+        source=resolve_source(source),
+        expected_sha256=expected_sha256,
+        data_home=data_home,
+        profile=profile,
+    )
+    get_run_logger().info("data %s (reused: %s)", data.archive_sha256[:12], data.reused)
+    study_dir = train(
+        architectures=architectures,
+        repeats=repeats,
+        protocol=protocol,
+        epochs=epochs,
+        device=device,
+        base_seed=base_seed,
+        data_home=data_home,
+        study_id=study_id,
+        dispatch=dispatch,
+        dask_address=dask_address,
+        max_workers=max_workers,
+    )
+    return report(study_id=Path(study_dir).name, data_home=data_home)
+
+
+def parse_args(argv: list[str] | None = None) -> dict[str, Any]:
+    """The CLI's options as ``pipeline`` keyword arguments."""
+    p = argparse.ArgumentParser(
+        prog="python -m flows.pipeline",
+        description="Run the whole HAR pipeline (ingest → train → report) as one Prefect flow.",
+        epilog="Quick version: --repeats 2 --epochs 3 --architectures lstm cnn_lstm",
+    )
+    p.add_argument("--source", default=None, help="archive URL or path (default $HAR_SOURCE, "
+                   "then the official UCI URL)")  # fmt: skip
+    p.add_argument("--expected-sha256", default=None, help="refuse an archive with another hash")
+    p.add_argument("--profile", choices=["official", "custom"], default="official",
+                   help="'custom' skips the official row/subject counts (e.g. synthetic data)")  # fmt: skip
+    p.add_argument("--architectures", nargs="+", default=None, metavar="NAME",
+                   help="default: every registered architecture")  # fmt: skip
+    p.add_argument("--repeats", type=int, default=10, help="runs per architecture (default 10)")
+    p.add_argument("--protocol", choices=["published", "validated"], default="published")
+    p.add_argument("--epochs", type=int, default=None, help="override every recipe's epochs")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--base-seed", type=int, default=0)
+    p.add_argument("--data-home", default=None, help="default $HAR_HOME or ./har-data")
+    p.add_argument("--study-id", default=None, help="default: a UTC timestamp")
+    p.add_argument("--dispatch", choices=["local", "dask", "deployment"], default="local")
+    p.add_argument("--dask-address", default=None, help="scheduler of an existing Dask cluster")
+    p.add_argument("--max-workers", type=int, default=None, help="concurrent training runs")
+    return vars(p.parse_args(argv))
+
+
+def main(argv: list[str] | None = None) -> str:
+    report_dir = pipeline(**parse_args(argv))
+    print(f"report: {report_dir}/report.html")
+    return report_dir
+
+
+if __name__ == "__main__":
+    main()

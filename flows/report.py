@@ -1,0 +1,37 @@
+"""The ``har-report`` flow: a study's results → ``reports/<study-id>/`` and Prefect artifacts.
+
+Run: ``python -m flows.report STUDY_ID [--data-home DIR]``.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+
+from har_data.layout import DataHome
+from har_reports.stats import data_sha256
+from tasks.report import build, find_previous, load_study, publish_artifacts, write_report
+
+
+@flow(name="har-report", log_prints=True)
+def report(study_id: str, data_home: str | None = None) -> str:
+    """Write the comparison report of ``runs/<study_id>``; returns the report folder."""
+    logger = get_run_logger()
+    home = DataHome.resolve(data_home)
+    metrics, histories = load_study(str(home.study_dir(study_id)))
+    previous = find_previous(str(home.reports), study_id, data_sha256(metrics))
+    content = build(study_id, metrics, histories, previous)
+    for line in content.warnings:
+        logger.warning("REGRESSION: %s", line)
+    report_dir = write_report(content, str(home.report_dir(study_id)))
+    publish_artifacts(content, report_dir)
+    logger.info("report of study %s: %s/report.html", study_id, report_dir)
+    return report_dir
+
+
+if __name__ == "__main__":
+    import argparse
+
+    p = argparse.ArgumentParser(description="Write the comparison report of a training study.")
+    p.add_argument("study_id")
+    p.add_argument("--data-home", default=None, help="default $HAR_HOME or ./har-data")
+    print(report(**vars(p.parse_args())))

@@ -1,0 +1,59 @@
+"""A network plus its input standardization: the unit that is trained, saved and served.
+
+Keeping the per-channel statistics as buffers of the model means a checkpoint carries them
+and a loaded model takes raw windows, with nothing to re-apply by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from data_contracts.dataset import N_CHANNELS
+
+
+class Standardize(nn.Module):
+    """``(x - mean) / std`` per channel; the identity until :meth:`fit` is called."""
+
+    def __init__(self, n_channels: int = N_CHANNELS) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_channels))
+        self.register_buffer("std", torch.ones(n_channels))
+        self.register_buffer("fitted", torch.tensor(False))
+
+    @torch.no_grad()
+    def fit(self, x: torch.Tensor) -> None:
+        """Statistics over windows and steps of ``x`` (N, T, C): pass training data only."""
+        flat = x.reshape(-1, x.shape[-1]).double()
+        self.mean.copy_(flat.mean(0).float())
+        self.std.copy_(flat.std(0).clamp_min(1e-8).float())
+        self.fitted.fill_(True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class HarClassifier(nn.Module):
+    """Raw windows (batch, 128, 9) -> logits (batch, 6)."""
+
+    def __init__(self, architecture: str, hparams: dict[str, object], net: nn.Module) -> None:
+        super().__init__()
+        self.architecture = architecture
+        self.hparams = dict(hparams)
+        self.norm = Standardize()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.norm(x))
+
+    @torch.inference_mode()
+    def predict(self, x: np.ndarray | torch.Tensor, batch_size: int = 1024) -> np.ndarray:
+        """0-based class indices for windows (N, 128, 9), in eval mode."""
+        was_training = self.training
+        self.eval()
+        device = next(self.parameters()).device
+        xt = torch.from_numpy(np.array(x, dtype=np.float32)).to(device)
+        out = [self(xt[i : i + batch_size]).argmax(1) for i in range(0, len(xt), batch_size)]
+        self.train(was_training)
+        return torch.cat(out).cpu().numpy()

@@ -1,0 +1,31 @@
+"""Pick the accelerator: cuda, then mps, then cpu, unless the caller names one."""
+
+from __future__ import annotations
+
+import platform
+
+import torch
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device != "auto":
+        dev = torch.device(device)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} requested but CUDA is not available")
+        if dev.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"device={device!r} requested but MPS is not available")
+        return dev
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def device_name(device: torch.device) -> str:
+    """Human-readable name recorded with every run (GPU model, or CPU architecture)."""
+    if device.type == "cuda":
+        return f"cuda:{torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return "mps"
+    return f"cpu:{platform.machine()}x{torch.get_num_threads()}"

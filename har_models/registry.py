@@ -1,0 +1,81 @@
+"""Architecture name -> builder and default training recipe.
+
+Adding an architecture is one module with an ``nn.Module`` and one entry in ``REGISTRY``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+
+from torch import nn
+
+from har_models.classifier import HarClassifier
+from har_models.cnn_lstm import CNNLSTMClassifier
+from har_models.convlstm import ConvLSTMClassifier
+from har_models.lstm import LSTMClassifier
+from har_models.stacked_lstm import StackedLSTMClassifier
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the original trained the model (Keras Adam defaults: eps 1e-7)."""
+
+    epochs: int
+    batch_size: int
+    lr: float = 1e-3
+    weight_decay: float = 0.0  # L2 as Adam's coupled weight decay (= grad of wd/2 * ||w||^2)
+    eps: float = 1e-7
+    standardize: bool = False  # the originals fed raw signals
+    patience: int | None = None  # `validated` protocol: stop after this many epochs w/o gain
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    def with_overrides(self, **changes: object) -> Recipe:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    name: str
+    builder: Callable[..., nn.Module]
+    recipe: Recipe
+    hparams: dict[str, object] = field(default_factory=dict)
+    keras_params: int | None = None  # the original's parameter count, where published
+    note: str = ""
+
+
+REGISTRY: dict[str, ArchSpec] = {
+    spec.name: spec
+    for spec in (
+        ArchSpec("lstm", LSTMClassifier, Recipe(15, 64, patience=5), keras_params=54_706),
+        ArchSpec("cnn_lstm", CNNLSTMClassifier, Recipe(25, 64, patience=8), keras_params=423_650),
+        ArchSpec("convlstm", ConvLSTMClassifier, Recipe(25, 64, patience=8), keras_params=249_026),
+        ArchSpec(
+            "stacked_lstm",
+            StackedLSTMClassifier,
+            Recipe(300, 1500, lr=2.5e-3, weight_decay=1.5e-3, patience=50),
+            keras_params=None,
+            note="TensorFlow original; no published count",
+        ),
+    )
+}
+ARCHITECTURES: tuple[str, ...] = tuple(REGISTRY)
+
+
+def get_spec(name: str) -> ArchSpec:
+    """The spec of ``name``; unknown names get an error listing the valid ones."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown architecture {name!r}; valid architectures: {', '.join(ARCHITECTURES)}"
+        ) from None
+
+
+def build_model(name: str, hparams: dict[str, object] | None = None) -> HarClassifier:
+    """A freshly initialised model (seed torch before calling for reproducible weights)."""
+    spec = get_spec(name)
+    hp = {**spec.hparams, **(hparams or {})}
+    return HarClassifier(name, hp, spec.builder(**hp))

@@ -1,0 +1,174 @@
+"""``fit`` and ``evaluate``: plain functions, seeded, with the whole data set on the device.
+
+The tensors are moved to the device once and batches are index slices there, so an epoch
+costs no host-to-device copies. Shuffling uses its own seeded generator, weights and
+dropout the seeded global one: on CPU the same seed gives the same metrics. Selection
+(``validated`` protocol) looks only at the validation set passed in, never at test.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from har_models.classifier import HarClassifier
+from har_models.device import device_name, resolve_device
+from har_models.metrics import Scores, score
+from har_models.registry import Recipe, build_model, get_spec
+from har_models.results import HISTORY_COLUMNS
+
+
+@dataclass
+class FitResult:
+    model: HarClassifier  # on the training device, eval mode, best weights loaded
+    history: pd.DataFrame  # HISTORY_COLUMNS, one row per epoch trained
+    recipe: Recipe
+    epochs: int  # epochs trained
+    best_epoch: int  # 1-based epoch whose weights the model holds
+    wall_time_s: float
+    seconds_per_epoch: float
+    device: str
+
+
+def _as_tensors(x: np.ndarray, y: np.ndarray, device: torch.device) -> tuple[torch.Tensor, ...]:
+    xt = torch.from_numpy(np.array(x, dtype=np.float32)).to(device)  # own, writable copy
+    return xt, torch.as_tensor(np.asarray(y, dtype=np.int64)).to(device)
+
+
+@torch.inference_mode()
+def _loss_and_predictions(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
+) -> tuple[float, torch.Tensor]:
+    model.eval()
+    total = torch.zeros((), device=x.device, dtype=torch.float64)
+    preds = []
+    for i in range(0, len(x), batch_size):
+        logits = model(x[i : i + batch_size])
+        total += nn.functional.cross_entropy(logits, y[i : i + batch_size], reduction="sum")
+        preds.append(logits.argmax(1))
+    return float(total) / max(len(x), 1), torch.cat(preds)
+
+
+def fit(
+    architecture: str,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    *,
+    seed: int,
+    recipe: Recipe | None = None,
+    device: str = "auto",
+    x_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    hparams: dict[str, object] | None = None,
+) -> FitResult:
+    """Train one model. With ``x_val`` the weights of the best validation-loss epoch are
+    kept (early stop after ``recipe.patience`` epochs without improvement); without it all
+    ``recipe.epochs`` are trained and the last weights kept (the published protocol)."""
+    recipe = recipe or get_spec(architecture).recipe
+    dev = resolve_device(device)
+    torch.manual_seed(seed)
+    model = build_model(architecture, hparams)
+    xt, yt = _as_tensors(x_train, y_train, dev)
+    if recipe.standardize:
+        model.norm.fit(xt)
+    model.to(dev)
+    validated = x_val is not None and y_val is not None
+    xv, yv = _as_tensors(x_val, y_val, dev) if validated else (None, None)
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=recipe.lr, eps=recipe.eps, weight_decay=recipe.weight_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(seed)
+    n = len(xt)
+    rows: list[dict[str, float]] = []
+    best = (math.inf, 0, None)  # (val loss, epoch, state)
+    start = time.perf_counter()
+    for epoch in range(1, recipe.epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        perm = torch.randperm(n, generator=gen).to(dev)
+        loss_sum = torch.zeros((), device=dev, dtype=torch.float64)
+        correct = torch.zeros((), device=dev, dtype=torch.int64)
+        for i in range(0, n, recipe.batch_size):
+            idx = perm[i : i + recipe.batch_size]
+            logits = model(xt[idx])
+            loss = loss_fn(logits, yt[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach() * len(idx)
+            correct += (logits.detach().argmax(1) == yt[idx]).sum()
+        row = {
+            "epoch": epoch,
+            "train_loss": float(loss_sum) / n,
+            "train_accuracy": float(correct) / n,
+            "val_loss": math.nan,
+            "val_accuracy": math.nan,
+        }
+        stop = False
+        if validated:
+            val_loss, pred = _loss_and_predictions(model, xv, yv)
+            row["val_loss"] = val_loss
+            row["val_accuracy"] = float((pred == yv).float().mean())
+            if val_loss < best[0]:
+                best = (val_loss, epoch, copy.deepcopy(model.state_dict()))
+            stop = recipe.patience is not None and epoch - best[1] >= recipe.patience
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        row["seconds"] = time.perf_counter() - t0
+        rows.append(row)
+        if stop:
+            break
+    wall = time.perf_counter() - start
+    best_epoch = len(rows)
+    if validated and best[2] is not None:
+        model.load_state_dict(best[2])
+        best_epoch = best[1]
+    model.eval()
+    history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+    return FitResult(
+        model=model,
+        history=history,
+        recipe=recipe,
+        epochs=len(rows),
+        best_epoch=best_epoch,
+        wall_time_s=wall,
+        seconds_per_epoch=statistics.fmean(r["seconds"] for r in rows),
+        device=device_name(dev),
+    )
+
+
+def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[Scores, float]:
+    """(scores, mean cross-entropy) of ``model`` on (x, y), on the model's device."""
+    dev = next(model.parameters()).device
+    xt, yt = _as_tensors(x, y, dev)
+    loss, pred = _loss_and_predictions(model, xt, yt)
+    return score(np.asarray(y), pred.cpu().numpy()), loss
+
+
+@torch.inference_mode()
+def latency_ms_per_window(
+    model: nn.Module, x: np.ndarray, batch_size: int, repeats: int = 10, warmup: int = 2
+) -> float:
+    """Median wall time of one forward pass at ``batch_size``, divided by the batch size."""
+    model.eval()
+    dev = next(model.parameters()).device
+    reps = np.resize(np.asarray(x, dtype=np.float32), (batch_size, *np.shape(x)[1:]))
+    xb = torch.as_tensor(reps).to(dev)
+    times = []
+    for i in range(warmup + repeats):
+        t0 = time.perf_counter()
+        model(xb)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times) / batch_size

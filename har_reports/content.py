@@ -1,0 +1,168 @@
+"""Everything a report says, computed once and rendered to HTML, Markdown, tables and artifacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from har_reports import plots, stats
+from har_reports.compare import compare_with_previous, regression_lines, summary_record
+from har_reports.published import PUBLISHED, display_name
+
+# Figure name → caption; the names are the ids in the HTML and the PNG file names.
+FIGURES = {
+    "accuracy": "Test accuracy of every repeat per architecture, published figures beside.",
+    "confusion": "Normalized confusion matrices averaged over repeats (rows: true activity).",
+    "learning_curves": "Learning curves: mean over repeats with a ±1 std band.",
+    "per_class_f1": "Per-class F1 by architecture.",
+}
+
+
+@dataclass
+class ReportContent:
+    study_id: str
+    generated_at: str
+    data_sha256: str
+    protocol: str
+    warnings: list[str]  # regressions: the first lines of the report and warnings in the log
+    headline: list[str]
+    notes: list[str]  # what could not be computed and why
+    tables: dict[str, pd.DataFrame]  # name → table (numbers, percent), saved as CSV and Parquet
+    figures: dict[str, bytes] = field(default_factory=dict)  # name → PNG
+    previous_id: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)  # stored for the next comparison
+
+
+def published_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Our mean ± std beside the published one, each with its protocol."""
+    rows = []
+    for r in summary.itertuples():
+        pub = PUBLISHED.get(r.architecture)
+        rows.append(
+            {
+                "architecture": r.architecture,
+                "ours_mean": r.accuracy_mean,
+                "ours_std": r.accuracy_std,
+                "ours_runs": r.completed,
+                "ours_protocol": r.protocol,
+                "published_mean": pub.mean if pub else None,
+                "published_std": pub.std if pub else None,
+                "published_runs": pub.repeats if pub else None,
+                "published_protocol": pub.protocol if pub else "no published figure",
+                "published_source": pub.source if pub else None,
+                "difference": r.accuracy_mean - pub.mean if pub else None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+RUN_COLUMNS = [
+    "run_id", "architecture", "repeat", "seed", "protocol", "status", "accuracy", "macro_f1",
+    "epochs", "best_epoch", "wall_time_s", "device", "error",
+]  # fmt: skip
+
+
+def runs_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    table = metrics[RUN_COLUMNS].copy()
+    table["accuracy"] = 100 * table["accuracy"]
+    table["macro_f1"] = 100 * table["macro_f1"]
+    return table.reset_index(drop=True)
+
+
+def _pm(mean: float, std: float) -> str:
+    return f"{mean:.2f} %" if pd.isna(std) else f"{mean:.2f} ± {std:.2f} %"
+
+
+def build_report(
+    study_id: str,
+    metrics: pd.DataFrame,
+    histories: dict[str, pd.DataFrame],
+    previous: dict[str, Any] | None,
+    generated_at: str,
+) -> ReportContent:
+    """Compute every table, sentence and figure of the report for one study."""
+    if metrics.empty:
+        raise ValueError(f"study {study_id!r} has no runs in its metrics table")
+    summary = stats.architecture_summary(metrics)
+    done = stats.completed(metrics)
+    bad = stats.failed(metrics)
+    protocol = ", ".join(sorted(set(metrics["protocol"].astype(str))))
+    sha = stats.data_sha256(metrics)
+    pairwise = stats.pairwise_tests(metrics)
+    tables: dict[str, pd.DataFrame] = {
+        "architectures": summary,
+        "published": published_table(summary),
+        "pairwise": pairwise,
+        "confused_pairs": stats.confused_pairs(metrics),
+        "per_class_f1": stats.per_class_f1(metrics),
+        "runs": runs_table(metrics),
+    }
+
+    warnings: list[str] = []
+    previous_id = None
+    if previous is not None:
+        previous_id = str(previous["study_id"])
+        tables["previous"] = compare_with_previous(summary, previous)
+        warnings = regression_lines(tables["previous"], previous_id)
+
+    headline = [f"Study {study_id}: {len(metrics)} runs, protocol {protocol}."]
+    ranked = summary.dropna(subset=["accuracy_mean"]).sort_values("accuracy_mean", ascending=False)
+    if len(ranked):
+        best = ranked.iloc[0]
+        headline.append(
+            f"Best mean test accuracy: {best['name']} at "
+            f"{_pm(best.accuracy_mean, best.accuracy_std)} over {best.completed} run(s)."
+        )
+    if len(bad):
+        headline.append(f"{len(bad)} run(s) failed: {', '.join(bad['run_id'])} (listed below).")
+    if previous_id and not warnings:
+        headline.append(
+            f"Compared with study {previous_id}: no architecture dropped by more than the spread "
+            "of its repeats."
+        )
+
+    notes = []
+    n_archs = done["architecture"].nunique()
+    if n_archs < 2:
+        notes.append("Only one architecture completed: there is nothing to test it against.")
+    thin = [display_name(a) for a in summary.loc[summary["completed"] < 2, "architecture"]]
+    if thin:
+        notes.append(
+            f"Fewer than two completed repeats for {', '.join(thin)}: no standard deviation, "
+            "confidence interval or significance test for them."
+        )
+    if set(metrics["protocol"].astype(str)) != {"published"}:
+        notes.append(
+            f"This study used the {protocol} protocol; every published figure used fixed epochs "
+            "evaluated once on test, so set them side by side with that in mind."
+        )
+    if previous is None:
+        notes.append("No earlier report on the same data to compare with.")
+
+    content = ReportContent(
+        study_id=study_id,
+        generated_at=generated_at,
+        data_sha256=sha,
+        protocol=protocol,
+        warnings=warnings,
+        headline=headline,
+        notes=notes,
+        tables=tables,
+        previous_id=previous_id,
+        summary=summary_record(study_id, generated_at, sha, protocol, summary),
+    )
+    if len(done):
+        colors = plots.architecture_colors(stats.architectures(metrics))
+        content.figures = {
+            "accuracy": plots.accuracy_plot(metrics, colors),
+            "confusion": plots.confusion_plot(stats.mean_normalized_confusion(metrics), colors),
+            "learning_curves": plots.learning_curves_plot(
+                stats.learning_curves(metrics, histories), colors
+            ),
+            "per_class_f1": plots.per_class_f1_plot(tables["per_class_f1"], colors),
+        }
+    else:
+        notes.append("No run completed: no figures.")
+    return content

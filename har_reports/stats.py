@@ -1,0 +1,259 @@
+"""Summaries, confidence intervals and pairwise tests over the repeats of a study.
+
+Accuracy and F1 arrive as fractions in the metrics table; everything here reports percentage
+points, the unit the published figures use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from data_contracts.dataset import ACTIVITIES
+from har_reports.published import display_name
+
+CONFIDENCE = 0.95
+ALPHA = 0.05
+TESTS = {"welch": "Welch t-test", "mannwhitney": "Mann-Whitney U test"}
+
+
+def completed(metrics: pd.DataFrame) -> pd.DataFrame:
+    return metrics[metrics["status"] == "completed"]
+
+
+def failed(metrics: pd.DataFrame) -> pd.DataFrame:
+    return metrics[metrics["status"] != "completed"]
+
+
+def data_sha256(metrics: pd.DataFrame) -> str:
+    """The sha256 of the data the study was trained on ("" when no run recorded it)."""
+    return next((s for s in metrics["data_sha256"].astype(str) if s), "")
+
+
+def architectures(metrics: pd.DataFrame) -> list[str]:
+    """Architectures in the order they appear (the metrics table is sorted by name)."""
+    return list(dict.fromkeys(metrics["architecture"]))
+
+
+def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Two-sided t-based interval for the mean; NaNs when fewer than two values."""
+    x = np.asarray(values, dtype=float)
+    if x.size < 2:
+        return float("nan"), float("nan")
+    half = sps.t.ppf(0.5 + confidence / 2, df=x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
+    return float(x.mean() - half), float(x.mean() + half)
+
+
+def describe(values: Sequence[float]) -> dict[str, float]:
+    """mean, std (sample), median, min, max and the 95 % CI of the mean."""
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        nan = float("nan")
+        return dict(mean=nan, std=nan, median=nan, min=nan, max=nan, ci_low=nan, ci_high=nan)
+    lo, hi = mean_ci(x)
+    return dict(
+        mean=float(x.mean()),
+        std=float(x.std(ddof=1)) if x.size > 1 else float("nan"),
+        median=float(np.median(x)),
+        min=float(x.min()),
+        max=float(x.max()),
+        ci_low=lo,
+        ci_high=hi,
+    )
+
+
+def _first(series: pd.Series) -> object:
+    values = series.dropna()
+    values = values[values.astype(str) != ""]
+    return values.iloc[0] if len(values) else None
+
+
+def architecture_summary(metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per architecture: runs, accuracy and macro-F1 statistics (%), cost and device."""
+    rows = []
+    for arch in architectures(metrics):
+        runs = metrics[metrics["architecture"] == arch]
+        done = completed(runs)
+        row: dict[str, object] = {
+            "architecture": arch,
+            "name": display_name(arch),
+            "runs": len(runs),
+            "completed": len(done),
+            "failed": len(runs) - len(done),
+        }
+        for metric in ("accuracy", "macro_f1"):
+            for key, value in describe(100 * done[metric].to_numpy(dtype=float)).items():
+                row[f"{metric}_{key}"] = value
+        row["n_params"] = int(done["n_params"].iloc[0]) if len(done) else None
+        row["train_seconds_per_run"] = float(done["wall_time_s"].mean()) if len(done) else None
+        row["train_seconds_per_epoch"] = (
+            float(done["seconds_per_epoch"].mean()) if len(done) else None
+        )
+        row["epochs"] = int(done["epochs"].median()) if len(done) else None
+        row["latency_ms_batch1"] = float(done["latency_ms_batch1"].mean()) if len(done) else None
+        row["latency_ms_batch256"] = (
+            float(done["latency_ms_batch256"].mean()) if len(done) else None
+        )
+        row["device"] = ", ".join(sorted(set(done["device"].astype(str)) - {""})) or None
+        row["protocol"] = _first(runs["protocol"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def holm(pvalues: Sequence[float]) -> np.ndarray:
+    """Holm-Bonferroni step-down adjusted p-values (monotone, capped at 1)."""
+    p = np.asarray(pvalues, dtype=float)
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, (m - rank) * p[i])
+        adjusted[i] = min(1.0, running)
+    return adjusted
+
+
+def _pvalue(a: np.ndarray, b: np.ndarray, test: str) -> float:
+    if test == "welch":
+        if np.std(a) == 0 and np.std(b) == 0:
+            return 1.0 if a.mean() == b.mean() else 0.0
+        return float(sps.ttest_ind(a, b, equal_var=False).pvalue)
+    if test == "mannwhitney":
+        return float(sps.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+    raise ValueError(f"unknown test {test!r}; expected one of {sorted(TESTS)}")
+
+
+def _fmt_p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def pairwise_tests(metrics: pd.DataFrame, test: str = "welch") -> pd.DataFrame:
+    """Every pair of architectures with at least two completed runs each, Holm-corrected.
+
+    ``statement`` says it in plain words, e.g. "CNN-LSTM beats LSTM by 1.1 points, p = 0.01".
+    """
+    done = completed(metrics)
+    accs = {
+        arch: 100 * done.loc[done["architecture"] == arch, "accuracy"].to_numpy(dtype=float)
+        for arch in architectures(metrics)
+    }
+    eligible = [a for a, x in accs.items() if x.size >= 2]
+    rows = []
+    for a, b in combinations(eligible, 2):
+        if accs[b].mean() > accs[a].mean():
+            a, b = b, a  # the better one first
+        rows.append(
+            {
+                "better": a,
+                "worse": b,
+                "mean_better": float(accs[a].mean()),
+                "mean_worse": float(accs[b].mean()),
+                "difference": float(accs[a].mean() - accs[b].mean()),
+                "n_better": int(accs[a].size),
+                "n_worse": int(accs[b].size),
+                "test": TESTS[test],
+                "p_value": _pvalue(accs[a], accs[b], test),
+            }
+        )
+    columns = [
+        "better", "worse", "mean_better", "mean_worse", "difference", "n_better", "n_worse",
+        "test", "p_value", "p_holm", "significant", "statement",
+    ]  # fmt: skip
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    table = pd.DataFrame(rows)
+    table["p_holm"] = holm(table["p_value"])
+    table["significant"] = table["p_holm"] < ALPHA
+    table["statement"] = [_statement(r) for r in table.itertuples()]
+    return table[columns].sort_values("p_holm", kind="stable").reset_index(drop=True)
+
+
+def _statement(r: object) -> str:
+    a, b = display_name(r.better), display_name(r.worse)  # type: ignore[attr-defined]
+    p = _fmt_p(r.p_holm)  # type: ignore[attr-defined]
+    how = f"(Holm-corrected {r.test})"  # type: ignore[attr-defined]
+    diff = r.difference  # type: ignore[attr-defined]
+    if r.significant:  # type: ignore[attr-defined]
+        return f"{a} beats {b} by {diff:.1f} points, {p} {how}."
+    return f"{a} vs {b}: {diff:.1f} points apart, not significant, {p} {how}."
+
+
+def per_class_f1(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Mean per-class F1 (%) over completed runs: one row per architecture, columns activities."""
+    done = completed(metrics)
+    rows = {}
+    for arch in architectures(done):
+        values = np.array(done.loc[done["architecture"] == arch, "per_class_f1"].tolist(), float)
+        rows[arch] = 100 * values.mean(axis=0)
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(ACTIVITIES))
+    table.index.name = "architecture"
+    return table.reset_index()
+
+
+def _confusions(runs: pd.DataFrame) -> np.ndarray:
+    # Lists when built in memory, arrays of arrays when read back from Parquet.
+    return np.array([[list(row) for row in c] for c in runs["confusion"]], dtype=float)
+
+
+def mean_normalized_confusion(metrics: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per architecture, each run's confusion normalized by true-class row, averaged over runs."""
+    done = completed(metrics)
+    out = {}
+    for arch in architectures(done):
+        cms = _confusions(done[done["architecture"] == arch])
+        rows = cms.sum(axis=2, keepdims=True)
+        out[arch] = np.divide(cms, rows, out=np.zeros_like(cms), where=rows > 0).mean(axis=0)
+    return out
+
+
+def confused_pairs(metrics: pd.DataFrame, top: int = 5) -> pd.DataFrame:
+    """The off-diagonal (true, predicted) cells with most errors, averaged per run.
+
+    One column per architecture with its mean count of such errors per run, plus the overall
+    mean and that mean as a share of the true class's windows.
+    """
+    done = completed(metrics)
+    archs = architectures(done)
+    if not archs:
+        return pd.DataFrame(columns=["true", "predicted", "errors_per_run", "share_of_true_pct"])
+    per_arch = {a: _confusions(done[done["architecture"] == a]).mean(axis=0) for a in archs}
+    overall = _confusions(done).mean(axis=0)
+    support = overall.sum(axis=1)
+    rows = []
+    for i, j in zip(*np.nonzero(~np.eye(len(ACTIVITIES), dtype=bool)), strict=True):
+        if overall[i, j] <= 0:
+            continue
+        row = {
+            "true": ACTIVITIES[i],
+            "predicted": ACTIVITIES[j],
+            "errors_per_run": float(overall[i, j]),
+            "share_of_true_pct": float(100 * overall[i, j] / support[i]) if support[i] else 0.0,
+        }
+        row.update({f"errors_per_run_{a}": float(per_arch[a][i, j]) for a in archs})
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=["true", "predicted", "errors_per_run", "share_of_true_pct"])
+    table = pd.DataFrame(rows).sort_values("errors_per_run", ascending=False, kind="stable")
+    return table.head(top).reset_index(drop=True)
+
+
+def learning_curves(metrics: pd.DataFrame, histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per architecture and epoch: mean and std over runs of every history column."""
+    done = completed(metrics)
+    frames = []
+    for r in done.itertuples():
+        h = histories.get(r.run_id)
+        if h is not None and len(h):
+            frames.append(h.assign(architecture=r.architecture, run_id=r.run_id))
+    if not frames:
+        return pd.DataFrame(columns=["architecture", "epoch", "runs"])
+    long = pd.concat(frames, ignore_index=True)
+    value_cols = [c for c in long.columns if c not in ("architecture", "run_id", "epoch")]
+    grouped = long.groupby(["architecture", "epoch"], sort=False)[value_cols]
+    table = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=1).add_suffix("_std"))
+    table["runs"] = long.groupby(["architecture", "epoch"], sort=False).size()
+    return table.reset_index()

@@ -1,0 +1,23 @@
+"""Helper for the training tests: Parquet tensors written directly from synthetic windows
+(no dependency on the ingest flow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from har_data.layout import DataHome
+from har_data.synthetic import DEFAULT_SUBJECTS, make_windows
+from har_data.tensors import split_table, write_split
+
+SYNTHETIC_SHA256 = "0" * 63 + "5"
+
+
+def write_synthetic_tensors(root: Path, n_per_class_subject: int = 8, seed: int = 0) -> DataHome:
+    """A data home with ``tensors/{train,test}.parquet`` (4 train, 2 test subjects)."""
+    home = DataHome.resolve(root)
+    home.tensors.mkdir(parents=True, exist_ok=True)
+    for i, split in enumerate(("train", "test")):
+        x, labels, subjects = make_windows(n_per_class_subject, DEFAULT_SUBJECTS[split], seed + i)
+        table = split_table(x, labels - 1, subjects, metadata={"archive_sha256": SYNTHETIC_SHA256})
+        write_split(table, home.split_path(split))
+    return home

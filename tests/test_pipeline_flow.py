@@ -1,0 +1,94 @@
+"""The har-pipeline flow end to end on a synthetic archive, and its command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterParentFlowRunId,
+)
+
+from data_contracts.dataset import OFFICIAL_URL
+from flows.pipeline import parse_args, pipeline
+from har_data.layout import DataHome
+from har_reports.content import FIGURES
+
+
+def test_pipeline_ingests_trains_and_reports(
+    synthetic_archive: Path, tmp_path: Path, prefect_harness: None
+) -> None:
+    home = tmp_path / "home"
+    state = pipeline(
+        source=str(synthetic_archive),
+        profile="custom",
+        architectures=["lstm", "cnn_lstm"],
+        repeats=2,
+        epochs=1,
+        data_home=str(home),
+        study_id="pipe",
+        return_state=True,
+    )
+    assert state.is_completed(), state
+    report_dir = Path(state.result())
+    assert report_dir == DataHome.resolve(home).report_dir("pipe").resolve()
+    runs = pd.read_parquet(DataHome.resolve(home).study_dir("pipe") / "metrics.parquet")
+    assert sorted(runs["run_id"]) == ["cnn_lstm-r00", "cnn_lstm-r01", "lstm-r00", "lstm-r01"]
+    assert set(runs["status"]) == {"completed"} and set(runs["epochs"]) == {1}
+
+    html = (report_dir / "report.html").read_text()
+    for name in ("<td>LSTM</td>", "<td>CNN-LSTM</td>"):
+        assert name in html
+    assert html.count('src="data:image/png;base64,') == len(FIGURES)
+    arch = pd.read_parquet(report_dir / "architectures.parquet").set_index("architecture")
+    assert arch["completed"].to_dict() == {"cnn_lstm": 2, "lstm": 2}
+    expected = runs.groupby("architecture")["accuracy"].mean() * 100
+    assert arch["accuracy_mean"].to_dict() == pytest.approx(expected.to_dict())
+    assert (report_dir / "report.md").read_text().startswith("# HAR study report: pipe")
+
+    # The report subflow's artifacts are in the API under their stable keys.
+    with get_client(sync_client=True) as client:
+        children = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["har-report"])),
+            flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(
+                    any_=[state.state_details.flow_run_id]
+                )
+            ),
+        )
+        assert len(children) == 1
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[children[0].id])
+            )
+        )
+    keys = {a.key for a in found}
+    assert {"har-report-summary", "har-report-html", "har-report-architectures"} <= keys
+
+
+def test_cli_passes_options_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    args = parse_args(
+        ["--source", "/data/x.zip", "--repeats", "2", "--epochs", "3", "--architectures",
+         "lstm", "cnn_lstm", "--data-home", "/tmp/h", "--max-workers", "2"]
+    )  # fmt: skip
+    assert args["source"] == "/data/x.zip" and args["architectures"] == ["lstm", "cnn_lstm"]
+    assert (args["repeats"], args["epochs"], args["max_workers"]) == (2, 3, 2)
+    assert args["protocol"] == "published" and args["dispatch"] == "local"
+    assert set(args) == set(pipeline.parameters.properties)  # every flow parameter has an option
+
+
+def test_source_defaults_to_har_source_then_official_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.ingest import resolve_source
+
+    assert parse_args([])["source"] is None  # resolved inside the flow, on the worker
+    monkeypatch.setenv("HAR_SOURCE", "/data/env.zip")
+    assert resolve_source(None) == "/data/env.zip"
+    monkeypatch.delenv("HAR_SOURCE")
+    assert resolve_source(None) == OFFICIAL_URL

@@ -1,0 +1,184 @@
+"""Report statistics against hand computations, and the report's edge cases (no Prefect)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data_contracts.dataset import ACTIVITIES
+from har_models.results import RunRecord, read_metrics, records_frame
+from har_reports import stats
+from har_reports.compare import compare_with_previous, pick_previous, regression_lines
+from har_reports.content import build_report
+from har_reports.render import render_html, render_markdown
+from har_reports.sample import make_sample_study
+
+T_975_DF2 = 4.302652729749464  # Student t quantile, 0.975, 2 degrees of freedom (tables)
+
+
+def frame(accuracies: dict[str, list[float]]) -> pd.DataFrame:
+    return records_frame(
+        [
+            RunRecord("s", f"{a}-r{i:02d}", a, i, i, "published", accuracy=acc, macro_f1=acc)
+            for a, accs in accuracies.items()
+            for i, acc in enumerate(accs)
+        ]
+    )
+
+
+def test_describe_and_ci_match_hand_computation() -> None:
+    d = stats.describe([90.0, 92.0, 94.0])
+    assert (d["mean"], d["std"], d["median"], d["min"], d["max"]) == (92, 2, 92, 90, 94)
+    half = T_975_DF2 * 2 / math.sqrt(3)  # 4.968
+    assert d["ci_low"] == pytest.approx(92 - half) and d["ci_high"] == pytest.approx(92 + half)
+
+
+def test_single_value_has_no_spread() -> None:
+    d = stats.describe([91.0])
+    assert d["mean"] == 91 and math.isnan(d["std"]) and math.isnan(d["ci_low"])
+
+
+def test_holm_matches_hand_computation() -> None:
+    # sorted 0.01*3 = 0.03, 0.03*2 = 0.06, max(0.04*1, 0.06) = 0.06
+    assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert stats.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])
+
+
+def test_pairwise_welch_matches_hand_computation() -> None:
+    table = stats.pairwise_tests(
+        frame({"cnn_lstm": [0.90, 0.92, 0.94], "lstm": [0.88, 0.89, 0.90], "convlstm": [0.5, 0.52]})
+    )
+    assert len(table) == 3
+    row = table[(table["better"] == "cnn_lstm") & (table["worse"] == "lstm")].iloc[0]
+    # Welch by hand: variances 4 and 1, n = 3 each.
+    se2 = 4 / 3 + 1 / 3
+    t = 3 / math.sqrt(se2)
+    df = se2**2 / ((4 / 3) ** 2 / 2 + (1 / 3) ** 2 / 2)
+    from scipy.stats import t as student_t
+
+    p = 2 * student_t.sf(t, df)
+    assert row["difference"] == pytest.approx(3.0)
+    assert row["p_value"] == pytest.approx(p, rel=1e-6)
+    assert row["p_holm"] == pytest.approx(stats.holm(table["p_value"])[row.name])
+    assert row["statement"].startswith("CNN-LSTM vs LSTM: 3.0 points apart, not significant")
+
+
+def test_significant_difference_is_said_plainly() -> None:
+    table = stats.pairwise_tests(
+        frame({"lstm": [0.89, 0.895, 0.90, 0.892], "cnn_lstm": [0.95, 0.951, 0.949, 0.952]})
+    )
+    (statement,) = table["statement"]
+    assert statement.startswith("CNN-LSTM beats LSTM by 5.6 points, p < 0.001")
+    assert "Holm-corrected Welch t-test" in statement
+
+
+def test_architectures_with_one_run_are_left_out_of_tests() -> None:
+    assert stats.pairwise_tests(frame({"lstm": [0.9], "cnn_lstm": [0.91]})).empty
+
+
+def test_confusion_statistics_match_hand_computation() -> None:
+    eye = np.diag([10, 10, 10, 10, 10, 10])
+    a, b = eye.copy(), eye.copy()
+    a[3, 3], a[3, 4] = 6, 4  # SITTING → STANDING 4 times
+    b[3, 3], b[3, 4] = 8, 2
+    b[4, 4], b[4, 3] = 9, 1
+    df = records_frame(
+        [
+            RunRecord(
+                "s",
+                f"lstm-r0{i}",
+                "lstm",
+                i,
+                i,
+                "published",
+                confusion=cm.tolist(),
+                per_class_f1=[1.0] * 6,
+                accuracy=0.9,
+            )
+            for i, cm in enumerate((a, b))
+        ]
+    )
+    pairs = stats.confused_pairs(df)
+    assert list(pairs.iloc[0][["true", "predicted"]]) == ["SITTING", "STANDING"]
+    assert pairs.iloc[0]["errors_per_run"] == pytest.approx(3.0)  # (4 + 2) / 2
+    assert pairs.iloc[0]["share_of_true_pct"] == pytest.approx(30.0)
+    assert pairs.iloc[1]["errors_per_run"] == pytest.approx(0.5)
+    cm = stats.mean_normalized_confusion(df)["lstm"]
+    assert cm[3, 4] == pytest.approx(0.3) and cm[4, 3] == pytest.approx(0.05)
+    assert cm.sum(axis=1) == pytest.approx(np.ones(6))
+
+
+def test_summary_of_a_written_study(tmp_path: Path) -> None:
+    accs = {"lstm": [0.88, 0.90, 0.89], "cnn_lstm": [0.91, 0.905, 0.915, 0.92]}
+    make_sample_study(tmp_path / "s1", accs, failed={"cnn_lstm": [3]})
+    metrics = read_metrics(tmp_path / "s1")
+    summary = stats.architecture_summary(metrics).set_index("architecture")
+    assert summary.loc["cnn_lstm", ["runs", "completed", "failed"]].tolist() == [4, 3, 1]
+    # The sample confusions round errors to whole windows (2947 test windows).
+    assert summary.loc["lstm", "accuracy_mean"] == pytest.approx(89.0, abs=0.02)
+    assert summary.loc["cnn_lstm", "accuracy_mean"] == pytest.approx(91.0, abs=0.02)
+    assert summary.loc["lstm", "accuracy_std"] == pytest.approx(1.0, abs=0.02)
+    f1 = stats.per_class_f1(metrics).set_index("architecture")
+    assert list(f1.columns) == list(ACTIVITIES)
+    assert f1.loc["lstm", "SITTING"] < f1.loc["lstm", "WALKING"]
+
+
+def test_previous_study_regression_is_flagged() -> None:
+    summary = stats.architecture_summary(
+        frame({"lstm": [0.86, 0.87, 0.88], "cnn_lstm": [0.905, 0.91, 0.915]})
+    )
+    previous = {
+        "study_id": "old",
+        "architectures": [
+            {"architecture": "lstm", "accuracy_mean": 90.0, "accuracy_std": 1.0},
+            {"architecture": "cnn_lstm", "accuracy_mean": 91.3, "accuracy_std": 0.5},
+        ],
+    }
+    table = compare_with_previous(summary, previous).set_index("architecture")
+    assert table.loc["lstm", "change"] == pytest.approx(-3.0)
+    assert bool(table.loc["lstm", "regression"]) and not bool(table.loc["cnn_lstm", "regression"])
+    (line,) = regression_lines(table.reset_index(), "old")
+    assert line.startswith("LSTM got worse than study old") and "-3.00 points" in line
+
+
+def test_single_repeat_drop_is_flagged_without_spread() -> None:
+    summary = stats.architecture_summary(frame({"lstm": [0.89]}))
+    prev = {"study_id": "old", "architectures": [{"architecture": "lstm", "accuracy_mean": 89.5}]}
+    row = compare_with_previous(summary, prev).iloc[0]
+    assert row["regression"] and "no spread" in row["note"]
+
+
+def test_pick_previous_takes_latest_other_study_on_same_data() -> None:
+    c = [
+        {"study_id": "a", "generated_at": "2026-01-01T00:00:00", "data_sha256": "x"},
+        {"study_id": "b", "generated_at": "2026-01-03T00:00:00", "data_sha256": "y"},
+        {"study_id": "c", "generated_at": "2026-01-02T00:00:00", "data_sha256": "x"},
+        {"study_id": "me", "generated_at": "2026-01-04T00:00:00", "data_sha256": "x"},
+    ]
+    assert pick_previous(c, "me", "x")["study_id"] == "c"
+    assert pick_previous(c[:1], "a", "x") is None
+
+
+def test_single_architecture_single_repeat_renders(tmp_path: Path) -> None:
+    make_sample_study(tmp_path / "one", {"lstm": [0.9]})
+    metrics = read_metrics(tmp_path / "one")
+    content = build_report("one", metrics, {}, None, "2026-01-01T00:00:00+00:00")
+    assert content.tables["pairwise"].empty
+    assert any("nothing to test it against" in n for n in content.notes)
+    assert any("Fewer than two completed repeats for LSTM" in n for n in content.notes)
+    assert set(content.figures) == {"accuracy", "confusion", "learning_curves", "per_class_f1"}
+    html, md = render_html(content), render_markdown(content)
+    assert "No pairwise test" in html and "No pairwise test" in md
+    assert "90.0" in md  # the single run's accuracy, without a ± std
+
+
+def test_all_runs_failed_still_renders(tmp_path: Path) -> None:
+    make_sample_study(tmp_path / "bad", {"lstm": [0.9, 0.9]}, failed={"lstm": [0, 1]})
+    content = build_report("bad", read_metrics(tmp_path / "bad"), {}, None, "t")
+    assert content.figures == {} and "No run completed: no figures." in content.notes
+    md = render_markdown(content)
+    assert "lstm-r00: RuntimeError: boom" in md and "2 run(s) failed" in md

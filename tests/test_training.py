@@ -1,0 +1,176 @@
+"""fit / evaluate: determinism, metrics against scikit-learn, the two protocols, settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from pydantic import ValidationError
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+from har_models.data import Split, read_split, subject_split, validation_subjects
+from har_models.metrics import score
+from har_models.registry import get_spec
+from har_models.results import HISTORY_COLUMNS, RECORD_FIELDS
+from har_models.training import evaluate, fit
+from tasks.settings import TrainSettings, artifact_key
+from tasks.training import resolve_training_data, train_one_run
+from tests.synthetic_tensors import SYNTHETIC_SHA256, write_synthetic_tensors
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread() -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory: pytest.TempPathFactory) -> tuple[Split, Split]:
+    home = write_synthetic_tensors(tmp_path_factory.mktemp("home"), n_per_class_subject=3)
+    return read_split(home.split_path("train")), read_split(home.split_path("test"))
+
+
+def quick(name: str, **changes: object):
+    return get_spec(name).recipe.with_overrides(**{"epochs": 2, "batch_size": 24, **changes})
+
+
+def test_same_seed_same_metrics_on_cpu(splits: tuple[Split, Split]) -> None:
+    train, test = splits
+    runs = [
+        fit("convlstm", train.x, train.y, seed=7, recipe=quick("convlstm"), device="cpu")
+        for _ in range(2)
+    ]
+    other = fit("convlstm", train.x, train.y, seed=8, recipe=quick("convlstm"), device="cpu")
+    cols = ["train_loss", "train_accuracy"]
+    pd.testing.assert_frame_equal(runs[0].history[cols], runs[1].history[cols])
+    assert evaluate(runs[0].model, test.x, test.y) == evaluate(runs[1].model, test.x, test.y)
+    assert not runs[0].history[cols].equals(other.history[cols])
+
+
+def test_scores_agree_with_scikit_learn() -> None:
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 6, 200)
+    y_pred = np.where(rng.random(200) < 0.7, y_true, rng.integers(0, 5, 200))  # class 5 rarer
+    s = score(y_true, y_pred)
+    assert s.accuracy == pytest.approx(accuracy_score(y_true, y_pred))
+    assert s.macro_f1 == pytest.approx(f1_score(y_true, y_pred, average="macro"))
+    assert s.weighted_f1 == pytest.approx(f1_score(y_true, y_pred, average="weighted"))
+    assert s.per_class_f1 == pytest.approx(list(f1_score(y_true, y_pred, average=None)))
+    assert s.confusion == confusion_matrix(y_true, y_pred).tolist()
+    assert s.accuracy == pytest.approx(np.trace(s.confusion) / 200)
+
+
+def test_scores_always_cover_six_classes() -> None:
+    s = score(np.array([0, 0, 1]), np.array([0, 1, 1]))
+    assert len(s.per_class_recall) == 6 and np.asarray(s.confusion).shape == (6, 6)
+
+
+def test_validation_holds_out_whole_training_subjects(splits: tuple[Split, Split]) -> None:
+    train, _ = splits
+    fit_set, val_set = subject_split(train, seed=3)
+    assert set(np.unique(fit_set.subject)).isdisjoint(np.unique(val_set.subject))
+    assert len(fit_set) + len(val_set) == len(train)
+    assert list(validation_subjects(train.subject, 3)) == list(np.unique(val_set.subject))
+    many = np.repeat(np.arange(1, 22), 3)  # 21 subjects, like the real train split
+    assert len(validation_subjects(many, 0)) == 4
+
+
+def test_validated_protocol_keeps_best_validation_epoch(splits: tuple[Split, Split]) -> None:
+    train, _ = splits
+    fit_set, val_set = subject_split(train, seed=0)
+    r = fit(
+        "stacked_lstm",
+        fit_set.x,
+        fit_set.y,
+        seed=0,
+        recipe=quick("stacked_lstm", epochs=4, lr=2e-2),
+        device="cpu",
+        x_val=val_set.x,
+        y_val=val_set.y,
+    )
+    assert list(r.history.columns) == list(HISTORY_COLUMNS)
+    assert r.best_epoch == int(r.history["val_loss"].idxmin()) + 1
+    assert r.history["val_accuracy"].notna().all()
+
+
+def test_standardization_fitted_on_training_data_only(splits: tuple[Split, Split]) -> None:
+    train, _ = splits
+    r = fit("cnn_lstm", train.x, train.y, seed=0, recipe=quick("cnn_lstm", standardize=True))
+    flat = train.x.reshape(-1, train.x.shape[-1])
+    assert np.allclose(r.model.norm.mean.cpu().numpy(), flat.mean(0), atol=1e-5)
+    assert np.allclose(r.model.norm.std.cpu().numpy(), flat.std(0, ddof=1), rtol=1e-4)
+
+
+def test_train_one_run_records_every_field(tmp_path: Path) -> None:
+    home = write_synthetic_tensors(tmp_path, n_per_class_subject=2)
+    data = resolve_training_data(str(home.root))
+    study = tmp_path / "runs" / "s"
+    record = train_one_run(
+        study_dir=str(study),
+        study_id="s",
+        architecture="stacked_lstm",
+        repeat=3,
+        seed=3,
+        protocol="validated",
+        train_path=data["train_path"],
+        test_path=data["test_path"],
+        data_sha256=data["data_sha256"],
+        epochs=2,
+        device="cpu",
+    )
+    assert record.run_id == "stacked_lstm-r03" and record.protocol == "validated"
+    assert record.data_sha256 == SYNTHETIC_SHA256 and record.status == "completed"
+    assert record.n_params == 17_158 and record.device.startswith("cpu")
+    assert record.latency_ms_batch1 > 0 and record.latency_ms_batch256 > 0
+    assert 0 <= record.accuracy <= 1 and np.asarray(record.confusion).sum() == 2 * 6 * 2
+    assert pd.read_parquet(study / record.history_path).shape == (2, len(HISTORY_COLUMNS))
+    assert (study / record.checkpoint_path).is_file()
+    assert set(RECORD_FIELDS) == set(vars(record))
+    with pytest.raises(ValueError, match="differs from expected"):
+        train_one_run(**{**_args(data, study), "data_sha256": "f" * 64})
+
+
+def _args(data: dict[str, str], study: Path) -> dict[str, object]:
+    return {
+        "study_dir": str(study),
+        "study_id": "s",
+        "architecture": "lstm",
+        "repeat": 0,
+        "seed": 0,
+        "protocol": "published",
+        "train_path": data["train_path"],
+        "test_path": data["test_path"],
+        "data_sha256": data["data_sha256"],
+        "epochs": 1,
+        "device": "cpu",
+    }
+
+
+def test_missing_tensors_name_the_path(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"train\.parquet.*run the ingest flow"):
+        resolve_training_data(str(tmp_path))
+
+
+def test_settings_reject_bad_values() -> None:
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        TrainSettings(repeats=0)
+    with pytest.raises(ValidationError, match="valid architectures: lstm, cnn_lstm"):
+        TrainSettings(architectures=["lstm", "gru"])
+    with pytest.raises(ValidationError, match="protocol"):
+        TrainSettings(protocol="test-selected")
+    with pytest.raises(ValidationError, match="device"):
+        TrainSettings(device="tpu")
+    s = TrainSettings(architectures=None, base_seed=5)
+    assert s.architectures == ["lstm", "cnn_lstm", "convlstm", "stacked_lstm"]
+    assert s.seed(2) == 7 and len(s.study_id) == len("20261123T101500Z")
+
+
+def test_artifact_key_is_lowercase_dashes() -> None:
+    assert artifact_key("20261123T101500Z") == "har-train-20261123t101500z"
+    assert artifact_key("My_Study.v2") == "har-train-my-study-v2"
