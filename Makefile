@@ -9,6 +9,8 @@ HAR_HOME ?= har-data
 export HAR_HOME
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
+# The embedded server can take over a minute to start on a busy 2-core machine.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 # Pipeline options, e.g. `make pipeline ARGS="--repeats 2 --epochs 3"`; see `--help`.
 ARGS ?=
 # Service (`make server`, `make worker`, `make deploy`); override e.g. `make worker WORKER_LIMIT=2`.

@@ -2,8 +2,8 @@
 
 The ``har-train`` flow with ``dispatch="deployment"`` starts one run of this flow per
 training run (deployment ``har-train-one/gpu``); it writes into the same study layout with
-the same plain function as the task, and returns the RunRecord (persisted under the data
-home, so the dispatching flow can read it).
+the same plain function as the task, which also writes the run's record to
+``records/<run_id>.json`` in the study: the dispatching flow reads it from the shared data home.
 """
 
 from __future__ import annotations

@@ -2,11 +2,14 @@
 
 ``runs/<study-id>/metrics.parquet`` holds one row per run with exactly these fields;
 ``runs/<study-id>/history/<run_id>.parquet`` holds the per-epoch history of that run;
-``runs/<study-id>/checkpoints/<run_id>.pt`` the checkpoint.
+``runs/<study-id>/checkpoints/<run_id>.pt`` the checkpoint, and
+``runs/<study-id>/records/<run_id>.json`` the run's own record (so a run trained on another
+machine reports back through the shared data home, not through Prefect's result storage).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
@@ -88,3 +91,24 @@ def read_metrics(study_dir: str | os.PathLike[str]) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"no metrics table at {path}: has the study been trained?")
     return pd.read_parquet(path)
+
+
+def record_path(study_dir: str | os.PathLike[str], rid: str) -> Path:
+    return Path(study_dir) / "records" / f"{rid}.json"
+
+
+def save_record(record: RunRecord, study_dir: str | os.PathLike[str]) -> Path:
+    """Write one run's record as JSON, atomically (temp name, then rename)."""
+    path = record_path(study_dir, record.run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(asdict(record)))
+    os.replace(tmp, path)
+    return path
+
+
+def load_record(study_dir: str | os.PathLike[str], rid: str) -> RunRecord:
+    path = record_path(study_dir, rid)
+    if not path.exists():
+        raise FileNotFoundError(f"no record of run {rid} at {path}")
+    return RunRecord(**json.loads(path.read_text()))

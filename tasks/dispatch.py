@@ -15,7 +15,7 @@ from prefect.deployments import run_deployment
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from har_models.device import resolve_device
-from har_models.results import RunRecord
+from har_models.results import RunRecord, load_record, run_id
 from tasks.training import run_cache_key
 
 TRAIN_ONE_DEPLOYMENT = "har-train-one/gpu"
@@ -97,4 +97,5 @@ def dispatch_run_task(
             f"deployment run {flow_run.name} of {TRAIN_ONE_DEPLOYMENT} ended "
             f"{state.name if state else 'without a state'}"
         )
-    return state.result()
+    # The child wrote its record into the (shared) data home; no result storage is needed.
+    return load_record(study_dir, run_id(architecture, repeat))

@@ -23,7 +23,7 @@ from har_models.checkpoint import save_checkpoint
 from har_models.data import data_sha256 as read_data_sha256
 from har_models.data import read_split, subject_split
 from har_models.registry import get_spec
-from har_models.results import RunRecord, atomic_write_parquet, run_id
+from har_models.results import RunRecord, atomic_write_parquet, run_id, save_record
 from har_models.training import evaluate, fit, latency_ms_per_window
 
 HAR_MODELS_DIR = Path(__file__).resolve().parents[1] / "har_models"
@@ -99,7 +99,7 @@ def train_one_run(
         extra={"recipe": recipe.as_dict(), "seed": seed, "protocol": protocol, "run_id": rid},
     )
     sample = test.x[:256]
-    return RunRecord(
+    record = RunRecord(
         study_id=study_id,
         run_id=rid,
         architecture=architecture,
@@ -126,6 +126,8 @@ def train_one_run(
         history_path=history_rel,
         checkpoint_path=checkpoint_rel,
     )
+    save_record(record, study)
+    return record
 
 
 def failed_record(
