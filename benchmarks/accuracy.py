@@ -56,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--architectures", nargs="+", default=list(ARCHITECTURES), choices=ARCHITECTURES)
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--repeats-stacked", type=int, default=None, help="repeats for stacked_lstm")
+    p.add_argument(
+        "--first-repeat",
+        type=int,
+        default=0,
+        help="first repeat (= seed): split a study over processes",
+    )
     p.add_argument("--epochs", type=int, default=None, help="override the recipes' epochs")
     p.add_argument("--device", default="auto")
     p.add_argument("--data-home", default=None)
@@ -83,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         records = []
-        for repeat in range(n):
+        for repeat in range(a.first_repeat, a.first_repeat + n):
             t0 = time.perf_counter()
             r = train_one_run(
                 study_dir=str(study_dir), study_id=study_id, architecture=name, repeat=repeat,
