@@ -7,6 +7,10 @@ Runs the same plain function as the training flow's task (no Prefect), writes th
 under ``<data home>/runs/<study-id>/`` and prints mean +- std, min, max of test accuracy
 beside the published figures, plus seconds per epoch on this machine. Results are printed
 as each architecture finishes, so a long run's log holds whatever completed.
+
+Several processes may share one ``--study-id`` (e.g. ``--first-repeat 5``): a repeat whose
+record already exists is reused, not retrained, and the metrics and summaries cover every
+record in the study folder.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import torch
 
 from har_data.layout import DataHome
 from har_models.registry import ARCHITECTURES, get_spec
-from har_models.results import RunRecord, write_metrics
+from har_models.results import RunRecord, load_record, load_records, run_id, write_metrics
 from tasks.training import resolve_training_data, train_one_run
 
 # Published test accuracy (%): (mean, std) over 10 repeats, or a single run (std None).
@@ -79,7 +83,6 @@ def main(argv: list[str] | None = None) -> int:
         f"data {data['data_sha256'][:12]}",
         flush=True,
     )
-    all_records: list[RunRecord] = []
     summaries = []
     for name in a.architectures:
         n = a.repeats_stacked if name == "stacked_lstm" and a.repeats_stacked else a.repeats
@@ -88,8 +91,15 @@ def main(argv: list[str] | None = None) -> int:
             f"## {name}: {n} repeats x {recipe.epochs} epochs, batch {recipe.batch_size}",
             flush=True,
         )
-        records = []
         for repeat in range(a.first_repeat, a.first_repeat + n):
+            rid = run_id(name, repeat)
+            try:
+                r = load_record(study_dir, rid)
+            except FileNotFoundError:
+                pass
+            else:
+                print(f"  {rid}: acc {100 * r.accuracy:.2f} (reused record)", flush=True)
+                continue
             t0 = time.perf_counter()
             r = train_one_run(
                 study_dir=str(study_dir), study_id=study_id, architecture=name, repeat=repeat,
@@ -97,15 +107,14 @@ def main(argv: list[str] | None = None) -> int:
                 test_path=data["test_path"], data_sha256=data["data_sha256"], epochs=a.epochs,
                 device=a.device, threads=a.threads,
             )  # fmt: skip
-            records.append(r)
-            all_records.append(r)
-            write_metrics(all_records, study_dir)
+            write_metrics(load_records(study_dir), study_dir)
             print(
                 f"  {r.run_id}: acc {100 * r.accuracy:.2f} macro-F1 {100 * r.macro_f1:.2f} "
                 f"s/epoch {r.seconds_per_epoch:.2f} wall {time.perf_counter() - t0:.0f}s "
                 f"({r.device}, load {os.getloadavg()[0]:.2f})",
                 flush=True,
             )
+        records = [r for r in load_records(study_dir) if r.architecture == name]
         summaries.append(summarize(name, records))
         print(summaries[-1], flush=True)
     print("# summary (test accuracy %, published protocol)")

@@ -112,3 +112,9 @@ def load_record(study_dir: str | os.PathLike[str], rid: str) -> RunRecord:
     if not path.exists():
         raise FileNotFoundError(f"no record of run {rid} at {path}")
     return RunRecord(**json.loads(path.read_text()))
+
+
+def load_records(study_dir: str | os.PathLike[str]) -> list[RunRecord]:
+    """Every run record saved in a study folder, whichever process or worker wrote it."""
+    paths = sorted((Path(study_dir) / "records").glob("*.json"))
+    return [RunRecord(**json.loads(path.read_text())) for path in paths]

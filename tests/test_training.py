@@ -15,7 +15,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from har_models.data import Split, read_split, subject_split, validation_subjects
 from har_models.metrics import score
 from har_models.registry import get_spec
-from har_models.results import HISTORY_COLUMNS, RECORD_FIELDS
+from har_models.results import HISTORY_COLUMNS, RECORD_FIELDS, load_records
 from har_models.training import evaluate, fit
 from tasks.settings import TrainSettings, artifact_key
 from tasks.training import resolve_training_data, train_one_run
@@ -132,6 +132,7 @@ def test_train_one_run_records_every_field(tmp_path: Path) -> None:
     assert pd.read_parquet(study / record.history_path).shape == (2, len(HISTORY_COLUMNS))
     assert (study / record.checkpoint_path).is_file()
     assert set(RECORD_FIELDS) == set(vars(record))
+    assert load_records(study) == [record]  # the JSON record other processes read back
     with pytest.raises(ValueError, match="differs from expected"):
         train_one_run(**{**_args(data, study), "data_sha256": "f" * 64})
 
