@@ -67,6 +67,13 @@ def test_pairwise_welch_matches_hand_computation() -> None:
     assert row["statement"].startswith("CNN-LSTM vs LSTM: 3.0 points apart, not significant")
 
 
+def test_runs_without_spread_get_no_t_test(recwarn: pytest.WarningsRecorder) -> None:
+    # 0.1 + 0.2 != 0.3 in floats: identical accuracies up to rounding noise, no spread at all.
+    table = stats.pairwise_tests(frame({"lstm": [0.3, 0.1 + 0.2], "cnn_lstm": [0.3, 0.3]}))
+    assert table.loc[0, "p_value"] == 1.0 and not table.loc[0, "significant"]
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
 def test_significant_difference_is_said_plainly() -> None:
     table = stats.pairwise_tests(
         frame({"lstm": [0.89, 0.895, 0.90, 0.892], "cnn_lstm": [0.95, 0.951, 0.949, 0.952]})
