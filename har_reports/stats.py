@@ -122,7 +122,14 @@ def _pvalue(a: np.ndarray, b: np.ndarray, test: str) -> float:
         # No spread in either group (up to float noise): the t statistic is undefined.
         if np.ptp(a) <= 1e-9 and np.ptp(b) <= 1e-9:
             return 1.0 if np.isclose(a.mean(), b.mean(), rtol=0, atol=1e-9) else 0.0
-        return float(sps.ttest_ind(a, b, equal_var=False).pvalue)
+        # From the summary statistics: scipy's ttest_ind warns (precision loss) when one
+        # group is constant, a common case with few repeats; the test itself is still defined.
+        sd_a, sd_b = (0.0 if np.ptp(x) <= 1e-9 else float(np.std(x, ddof=1)) for x in (a, b))
+        return float(
+            sps.ttest_ind_from_stats(
+                a.mean(), sd_a, a.size, b.mean(), sd_b, b.size, equal_var=False
+            ).pvalue
+        )
     if test == "mannwhitney":
         return float(sps.mannwhitneyu(a, b, alternative="two-sided").pvalue)
     raise ValueError(f"unknown test {test!r}; expected one of {sorted(TESTS)}")

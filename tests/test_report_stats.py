@@ -71,6 +71,12 @@ def test_runs_without_spread_get_no_t_test(recwarn: pytest.WarningsRecorder) -> 
     # 0.1 + 0.2 != 0.3 in floats: identical accuracies up to rounding noise, no spread at all.
     table = stats.pairwise_tests(frame({"lstm": [0.3, 0.1 + 0.2], "cnn_lstm": [0.3, 0.3]}))
     assert table.loc[0, "p_value"] == 1.0 and not table.loc[0, "significant"]
+    # One constant group: Welch still applies (all variance from the other group), quietly.
+    table = stats.pairwise_tests(frame({"lstm": [0.3, 0.1 + 0.2], "cnn_lstm": [0.5, 0.52, 0.54]}))
+    from scipy.stats import t as student_t
+
+    t = (52 - 30) / math.sqrt(4 / 3)  # variance 4 over n = 3; the constant group adds none
+    assert table.loc[0, "p_value"] == pytest.approx(2 * student_t.sf(t, 2), rel=1e-6)
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
