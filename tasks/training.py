@@ -165,7 +165,10 @@ def run_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     return "har-train-" + hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
-@task(
+# The flow's task is the plain function itself: cached on :func:`run_cache_key`, retried;
+# the flow sets ``result_storage`` under the data home.
+train_run_task = task(
+    train_one_run,
     name="train-run",
     task_run_name="train-{architecture}-r{repeat:02d}",
     retries=2,
@@ -173,23 +176,3 @@ def run_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     cache_key_fn=run_cache_key,
     persist_result=True,
 )
-def train_run_task(
-    study_dir: str,
-    study_id: str,
-    architecture: str,
-    repeat: int,
-    seed: int,
-    protocol: str,
-    train_path: str,
-    test_path: str,
-    data_sha256: str,
-    epochs: int | None = None,
-    device: str = "auto",
-    threads: int | None = None,
-) -> RunRecord:
-    """Cached on :func:`run_cache_key`; the flow sets ``result_storage`` under the data home."""
-    return train_one_run(
-        study_dir=study_dir, study_id=study_id, architecture=architecture, repeat=repeat,
-        seed=seed, protocol=protocol, train_path=train_path, test_path=test_path,
-        data_sha256=data_sha256, epochs=epochs, device=device, threads=threads,
-    )  # fmt: skip

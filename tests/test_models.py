@@ -3,7 +3,6 @@ and that each one learns a small separable set."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,7 @@ from har_models.registry import ARCHITECTURES, REGISTRY, build_model, get_spec
 from har_models.training import evaluate, fit
 from tests.synthetic_tensors import write_synthetic_tensors
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """The test machine's cores are shared: one thread avoids contended thread pools."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # Keras counts from the published models; PyTorch's LSTM keeps a second bias vector per

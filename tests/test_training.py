@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from pydantic import ValidationError
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
@@ -21,13 +19,7 @@ from tasks.settings import TrainSettings, artifact_key
 from tasks.training import resolve_training_data, train_one_run
 from tests.synthetic_tensors import SYNTHETIC_SHA256, write_synthetic_tensors
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
