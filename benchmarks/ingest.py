@@ -152,28 +152,52 @@ COMPRESSION_CHOICES = {
 }
 
 
-def measure_compression(tensors: str) -> dict:
-    """Rewrite the published tables with each option: size, write time, load_split time."""
+ROW_GROUP_CHOICES = (None, 4096, 2048, 1024, 512, 256, 128)  # None: one group per file
+
+
+def _measure_options(tables: dict, choices: dict[str, dict]) -> dict:
+    """Write the tables with each set of options: size, write time, load_split time."""
     import pyarrow.parquet as pq
 
     from har_data.tensors import load_split
 
-    tables = {s: pq.read_table(Path(tensors) / f"{s}.parquet") for s in SPLITS}
     out = {}
     with tempfile.TemporaryDirectory() as d:
-        for name, opts in COMPRESSION_CHOICES.items():
+        for name, opts in choices.items():
             paths = {s: Path(d) / f"{s}.parquet" for s in SPLITS}
             t = time.perf_counter()
             for s in SPLITS:
                 pq.write_table(tables[s], paths[s], **opts)
             write = time.perf_counter() - t
-            read = _best(lambda p=paths: [load_split(p[s]) for s in SPLITS], 3)
+            read = _best(lambda p=paths: [load_split(p[s]) for s in SPLITS], 5)
             out[name] = {
                 "bytes": sum(p.stat().st_size for p in paths.values()),
                 "write_s": write,
                 "read_s": read,
             }
     return out
+
+
+def measure_compression(tensors: str) -> dict:
+    """Rewrite the published tables with each compression (at the chosen row-group size),
+    then with the chosen compression at each row-group size."""
+    import pyarrow.parquet as pq
+
+    from har_data.tensors import PARQUET_OPTIONS, ROW_GROUP_SIZE
+
+    tables = {s: pq.read_table(Path(tensors) / f"{s}.parquet") for s in SPLITS}
+    compression = {
+        name: {**opts, "row_group_size": ROW_GROUP_SIZE}
+        for name, opts in COMPRESSION_CHOICES.items()
+    }
+    row_groups = {
+        str(rg or "one group"): {**PARQUET_OPTIONS, "row_group_size": rg}
+        for rg in ROW_GROUP_CHOICES
+    }
+    return {
+        "compression": _measure_options(tables, compression),
+        "row_groups": _measure_options(tables, row_groups),
+    }
 
 
 def _child(kind: str, *args: str) -> dict:
@@ -233,10 +257,16 @@ def main() -> None:
         f"sizes: text (18 signal + 4 label/subject files) {text_size / mib:.1f} MiB, "
         f"Parquet {pq_size / mib:.1f} MiB ({pq_size / text_size:.1%} of text)\n"
     )
-    print("| compression | size (MiB) | write (s) | load_split both (s) |")
-    print("|---|---:|---:|---:|")
-    for name, r in sorted(comp.items(), key=lambda kv: kv[1]["bytes"]):
-        print(f"| {name} | {r['bytes'] / mib:.2f} | {r['write_s']:.2f} | {r['read_s']:.3f} |")
+    for title, key, order in [
+        ("compression", "compression", lambda kv: kv[1]["bytes"]),
+        ("rows per row group", "row_groups", None),
+    ]:
+        rows = comp[key].items()
+        print(f"| {title} | size (MiB) | write (s) | load_split both (s) |")
+        print("|---|---:|---:|---:|")
+        for name, r in sorted(rows, key=order) if order else rows:
+            print(f"| {name} | {r['bytes'] / mib:.2f} | {r['write_s']:.2f} | {r['read_s']:.3f} |")
+        print()
 
 
 def child(argv: list[str]) -> None:
