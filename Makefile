@@ -21,7 +21,7 @@ WORKER_POOL ?= har-gpu
 WORKER_LIMIT ?= 1
 WORKER_NAME ?=
 
-.PHONY: setup pipeline test lint bench-ingest bench-accuracy clean server worker deploy
+.PHONY: setup pipeline test lint bench-ingest bench-accuracy bench-validation clean server worker deploy
 
 setup: $(STAMP)
 
@@ -46,6 +46,9 @@ bench-ingest: setup
 
 bench-accuracy: setup
 	$(BIN)/python -m benchmarks.accuracy $(ARGS)
+
+bench-validation: setup
+	$(BIN)/python -m benchmarks.validation $(ARGS)
 
 # A Prefect server on 127.0.0.1 whose database lives under the data home.
 server: setup

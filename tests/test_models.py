@@ -79,3 +79,29 @@ def test_learns_a_separable_set(name: str, tmp_path: Path) -> None:
     scores, _ = evaluate(result.model, test.x, test.y)
     assert scores.accuracy > 0.5  # chance is 1/6
     assert result.history["train_loss"].iloc[-1] < result.history["train_loss"].iloc[0]
+
+
+def test_stacked_lstm_tf_original_init() -> None:
+    """TensorFlow original: normal(0, 1) dense, normal(1, 1) output weights, one Glorot
+    limit over the joint LSTM kernel, forget bias a frozen constant outside the L2 penalty."""
+    torch.manual_seed(0)
+    model = build_model("stacked_lstm", {"init": "tf_original"})
+    assert trainable_params(model) == STACKED_PARAMS
+    lstm = model.net.lstm
+    assert not any(lstm.get_parameter(f"bias_hh_l{k}").requires_grad for k in range(2))
+    p = {name: t.detach() for name, t in model.net.named_parameters()}
+    assert abs(float(p["inp.weight"].std()) - 1.0) < 0.15
+    assert abs(float(p["out.weight"].mean()) - 1.0) < 0.2
+    limit = (6.0 / (32 + 32 + 4 * 32)) ** 0.5
+    for layer in range(2):
+        for kind in ("ih", "hh"):
+            top = float(p[f"lstm.weight_{kind}_l{layer}"].abs().max())
+            assert 0.9 * limit < top <= limit
+        assert torch.all(p[f"lstm.bias_ih_l{layer}"] == 0)
+        forget = p[f"lstm.bias_hh_l{layer}"]
+        assert torch.equal(forget[32:64], torch.ones(32)) and float(forget.abs().sum()) == 32
+
+
+def test_stacked_lstm_rejects_unknown_init() -> None:
+    with pytest.raises(ValueError, match="init must be one of keras, tf_original, got 'glorot'"):
+        build_model("stacked_lstm", {"init": "glorot"})

@@ -1,0 +1,136 @@
+"""Compare model variants on validation subjects only: how a port's choices are made.
+
+    .venv/bin/python -m benchmarks.validation stacked_lstm --variant init=keras \\
+        --variant init=tf_original --seeds 0 1 --out /tmp/init-study
+
+Each (variant, seed) trains the architecture's published recipe (fixed epochs) on the
+training subjects minus a held-out fifth (``har_models.data.subject_split``, chosen by the
+seed) and scores every epoch on those held-out subjects. The test split is never read.
+One JSON per (variant, seed) lands in ``--out``; existing ones are reused, so several
+processes can share a folder. The summary compares the last epoch's validation accuracy
+(what the published protocol would keep) and the mean over the last 10 % of epochs
+(less noisy), averaged over seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from har_data.layout import DataHome
+from har_models.data import read_split, subject_split
+from har_models.registry import ARCHITECTURES, get_spec
+from har_models.training import fit
+
+
+def parse_variant(text: str) -> dict[str, object]:
+    """``key=value[,key=value]`` -> hparams; values are JSON where they parse, else strings."""
+    out: dict[str, object] = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"--variant {text!r}: expected key=value")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def variant_name(hparams: dict[str, object]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(hparams.items())) or "default"
+
+
+def run_variant(
+    architecture: str, hparams: dict[str, object], seed: int, train_path: str, epochs: int | None
+) -> dict[str, object]:
+    train = read_split(train_path)
+    fit_set, val_set = subject_split(train, seed)
+    recipe = get_spec(architecture).recipe.with_overrides(epochs=epochs)
+    recipe = type(recipe)(**{**recipe.as_dict(), "patience": None})  # all epochs, no early stop
+    result = fit(
+        architecture, fit_set.x, fit_set.y, seed=seed, recipe=recipe,
+        x_val=val_set.x, y_val=val_set.y, hparams=hparams,
+    )  # fmt: skip
+    hist = result.history
+    return {
+        "architecture": architecture,
+        "hparams": hparams,
+        "seed": seed,
+        "validation_subjects": sorted(int(s) for s in set(val_set.subject.tolist())),
+        "n_fit": len(fit_set),
+        "n_val": len(val_set),
+        "val_accuracy": hist["val_accuracy"].tolist(),
+        "val_loss": hist["val_loss"].tolist(),
+        "train_loss": hist["train_loss"].tolist(),
+        "seconds_per_epoch": result.seconds_per_epoch,
+        "device": result.device,
+    }
+
+
+def summarize(records: list[dict]) -> list[str]:
+    lines = ["| variant | seeds | last-epoch val acc (%) | mean of last 10 % epochs (%) |"]
+    lines.append("|---|---|---|---|")
+    by_variant: dict[str, list[dict]] = {}
+    for r in records:
+        by_variant.setdefault(variant_name(r["hparams"]), []).append(r)
+    for name, rs in sorted(by_variant.items()):
+        last = [100 * r["val_accuracy"][-1] for r in rs]
+        tail = [
+            100 * statistics.fmean(r["val_accuracy"][-max(1, len(r["val_accuracy"]) // 10) :])
+            for r in rs
+        ]
+        seeds = ", ".join(str(r["seed"]) for r in rs)
+        per_seed = ", ".join(f"{v:.2f}" for v in last)
+        lines.append(
+            f"| {name} | {seeds} | {statistics.fmean(last):.2f} ({per_seed}) | "
+            f"{statistics.fmean(tail):.2f} |"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("architecture", choices=ARCHITECTURES)
+    p.add_argument("--variant", type=parse_variant, action="append", default=None)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    p.add_argument("--data-home", default=None)
+    p.add_argument("--out", type=Path, required=True, help="folder for one JSON per run")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    train_path = str(DataHome.resolve(a.data_home).split_path("train"))  # never the test split
+    a.out.mkdir(parents=True, exist_ok=True)
+    for hparams in a.variant or [{}]:
+        get_spec(a.architecture).builder(**hparams)  # bad hparams fail before any training
+        for seed in a.seeds:
+            path = a.out / f"{a.architecture}__{variant_name(hparams)}__seed{seed}.json"
+            if path.exists():
+                print(f"{path.name}: reused", flush=True)
+                continue
+            t0 = time.perf_counter()
+            record = run_variant(a.architecture, hparams, seed, train_path, a.epochs)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(record))
+            os.replace(tmp, path)
+            print(
+                f"{path.name}: last val acc {100 * record['val_accuracy'][-1]:.2f} "
+                f"({time.perf_counter() - t0:.0f} s)",
+                flush=True,
+            )
+    records = [json.loads(f.read_text()) for f in sorted(a.out.glob(f"{a.architecture}__*.json"))]
+    print("\n".join(summarize(records)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
