@@ -13,7 +13,8 @@ Two initialisations (hparam ``init``):
   ``BasicLSTMCell``'s Glorot-uniform over the joint (input + recurrent) kernel and a zero
   trainable bias, with ``forget_bias=1.0`` a constant outside the variables (here: the
   frozen ``bias_hh``, so the L2 penalty does not pull it to 0, as in TensorFlow).
-Which one is the default was decided on validation subjects, never on test (BENCHMARKS.md).
+They were compared on validation subjects, never on test (``benchmarks/validation.py``,
+BENCHMARKS.md): no difference, so the default stays ``keras``.
 Remaining differences: Adam eps 1e-7 (TF1 used 1e-8) and shuffled batches (the original
 cycled through the training set in file order). Parameter count 17,158 trainable, plus the
 frozen ``bias_hh`` of PyTorch's LSTM (2 x 128) in the total.
