@@ -15,6 +15,7 @@ processes can share a folder. The summary compares the last epoch's validation a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -54,7 +55,7 @@ def run_variant(
     train = read_split(train_path)
     fit_set, val_set = subject_split(train, seed)
     recipe = get_spec(architecture).recipe.with_overrides(epochs=epochs)
-    recipe = type(recipe)(**{**recipe.as_dict(), "patience": None})  # all epochs, no early stop
+    recipe = dataclasses.replace(recipe, patience=None)  # all epochs, no early stop
     result = fit(
         architecture, fit_set.x, fit_set.y, seed=seed, recipe=recipe,
         x_val=val_set.x, y_val=val_set.y, hparams=hparams,
