@@ -26,8 +26,8 @@ from pathlib import Path
 import torch
 
 from har_data.layout import DataHome
-from har_models.data import read_split, subject_split
-from har_models.registry import ARCHITECTURES, get_spec
+from har_models.data import Split, read_split, subject_split
+from har_models.registry import ARCHITECTURES, build_model, get_spec
 from har_models.training import fit
 
 
@@ -50,9 +50,8 @@ def variant_name(hparams: dict[str, object]) -> str:
 
 
 def run_variant(
-    architecture: str, hparams: dict[str, object], seed: int, train_path: str, epochs: int | None
+    architecture: str, hparams: dict[str, object], seed: int, train: Split, epochs: int | None
 ) -> dict[str, object]:
-    train = read_split(train_path)
     fit_set, val_set = subject_split(train, seed)
     recipe = get_spec(architecture).recipe.with_overrides(epochs=epochs)
     recipe = dataclasses.replace(recipe, patience=None)  # all epochs, no early stop
@@ -109,17 +108,19 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
-    train_path = str(DataHome.resolve(a.data_home).split_path("train"))  # never the test split
+    variants = a.variant or [{}]
+    for hparams in variants:
+        build_model(a.architecture, hparams)  # bad hparams fail before any training
+    train = read_split(DataHome.resolve(a.data_home).split_path("train"))  # never the test split
     a.out.mkdir(parents=True, exist_ok=True)
-    for hparams in a.variant or [{}]:
-        get_spec(a.architecture).builder(**hparams)  # bad hparams fail before any training
+    for hparams in variants:
         for seed in a.seeds:
             path = a.out / f"{a.architecture}__{variant_name(hparams)}__seed{seed}.json"
             if path.exists():
                 print(f"{path.name}: reused", flush=True)
                 continue
             t0 = time.perf_counter()
-            record = run_variant(a.architecture, hparams, seed, train_path, a.epochs)
+            record = run_variant(a.architecture, hparams, seed, train, a.epochs)
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps(record))
             os.replace(tmp, path)
