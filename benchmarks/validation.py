@@ -3,6 +3,9 @@
     .venv/bin/python -m benchmarks.validation stacked_lstm --variant init=keras \\
         --variant init=tf_original --seeds 0 1 --out /tmp/init-study
 
+A variant sets model hyperparameters and, under the names of ``Recipe`` fields, the
+recipe: ``--variant shuffle=false,eps=1e-8`` trains in file order with TF1's Adam eps.
+
 Each (variant, seed) trains the architecture's published recipe (fixed epochs) on the
 training subjects minus a held-out fifth (``har_models.data.subject_split``, chosen by the
 seed) and scores every epoch on those held-out subjects. The test split is never read.
@@ -27,7 +30,7 @@ import torch
 
 from har_data.layout import DataHome
 from har_models.data import Split, read_split, subject_split
-from har_models.registry import ARCHITECTURES, build_model, get_spec
+from har_models.registry import ARCHITECTURES, Recipe, build_model, get_spec
 from har_models.training import fit
 
 
@@ -49,12 +52,35 @@ def variant_name(hparams: dict[str, object]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(hparams.items())) or "default"
 
 
+RECIPE_FIELDS = frozenset(f.name for f in dataclasses.fields(Recipe))
+
+
+def split_variant(
+    architecture: str, variant: dict[str, object], epochs: int | None
+) -> tuple[Recipe, dict[str, object]]:
+    """(recipe, model hparams) of a variant: keys naming ``Recipe`` fields go to the recipe."""
+    base = get_spec(architecture).recipe.with_overrides(epochs=epochs)
+    changes = {k: v for k, v in variant.items() if k in RECIPE_FIELDS}
+    hparams = {k: v for k, v in variant.items() if k not in RECIPE_FIELDS}
+    for key, value in changes.items():
+        default = getattr(base, key)
+        kind = type(default) if isinstance(default, (bool, int)) else (int, float)
+        if key == "patience" or isinstance(value, bool) != isinstance(default, bool):
+            kind = ()  # patience: the study trains every epoch; bools are not numbers here
+        if not isinstance(value, kind):
+            raise ValueError(
+                f"--variant {variant_name(variant)}: recipe field {key}={value!r} is not allowed "
+                f"here or has the wrong type (default {default!r})"
+            )
+    recipe = dataclasses.replace(base, **changes, patience=None)  # all epochs, no early stop
+    return recipe, hparams
+
+
 def run_variant(
-    architecture: str, hparams: dict[str, object], seed: int, train: Split, epochs: int | None
+    architecture: str, variant: dict[str, object], seed: int, train: Split, epochs: int | None
 ) -> dict[str, object]:
     fit_set, val_set = subject_split(train, seed)
-    recipe = get_spec(architecture).recipe.with_overrides(epochs=epochs)
-    recipe = dataclasses.replace(recipe, patience=None)  # all epochs, no early stop
+    recipe, hparams = split_variant(architecture, variant, epochs)
     result = fit(
         architecture, fit_set.x, fit_set.y, seed=seed, recipe=recipe,
         x_val=val_set.x, y_val=val_set.y, hparams=hparams,
@@ -62,7 +88,8 @@ def run_variant(
     hist = result.history
     return {
         "architecture": architecture,
-        "hparams": hparams,
+        "hparams": variant,
+        "recipe": recipe.as_dict(),
         "seed": seed,
         "validation_subjects": sorted(int(s) for s in set(val_set.subject.tolist())),
         "n_fit": len(fit_set),
@@ -109,18 +136,21 @@ def main(argv: list[str] | None = None) -> int:
     if a.threads:
         torch.set_num_threads(a.threads)
     variants = a.variant or [{}]
-    for hparams in variants:
-        build_model(a.architecture, hparams)  # bad hparams fail before any training
+    for variant in variants:  # bad hparams or recipe fields fail before any training
+        try:
+            build_model(a.architecture, split_variant(a.architecture, variant, a.epochs)[1])
+        except (TypeError, ValueError) as exc:
+            p.error(str(exc))
     train = read_split(DataHome.resolve(a.data_home).split_path("train"))  # never the test split
     a.out.mkdir(parents=True, exist_ok=True)
-    for hparams in variants:
+    for variant in variants:
         for seed in a.seeds:
-            path = a.out / f"{a.architecture}__{variant_name(hparams)}__seed{seed}.json"
+            path = a.out / f"{a.architecture}__{variant_name(variant)}__seed{seed}.json"
             if path.exists():
                 print(f"{path.name}: reused", flush=True)
                 continue
             t0 = time.perf_counter()
-            record = run_variant(a.architecture, hparams, seed, train, a.epochs)
+            record = run_variant(a.architecture, variant, seed, train, a.epochs)
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps(record))
             os.replace(tmp, path)

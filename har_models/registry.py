@@ -27,6 +27,7 @@ class Recipe:
     weight_decay: float = 0.0  # L2 as Adam's coupled weight decay (= grad of wd/2 * ||w||^2)
     eps: float = 1e-7
     standardize: bool = False  # the originals fed raw signals
+    shuffle: bool = True  # False: consecutive batches in file order, wrapping (the TF original)
     patience: int | None = None  # `validated` protocol: stop after this many epochs w/o gain
 
     def as_dict(self) -> dict[str, object]:

@@ -57,6 +57,21 @@ def _loss_and_predictions(
     return float(total) / max(len(x), 1), torch.cat(preds)
 
 
+def epoch_batches(
+    n: int, batch_size: int, epoch: int, shuffle: bool, gen: torch.Generator, device: torch.device
+) -> list[torch.Tensor]:
+    """Index batches of 1-based ``epoch``. Shuffled: a fresh permutation each epoch (Keras'
+    ``fit``). In order: the TF original's ``extract_batch_size``, a stream of consecutive
+    windows in file order that wraps around and runs on across epochs, so epoch ``e`` ends
+    after ``floor(e * n / batch_size)`` steps of the whole run."""
+    if shuffle:
+        return list(torch.randperm(n, generator=gen).to(device).split(batch_size))
+    bs = min(batch_size, n)
+    first, last = (epoch - 1) * n // bs, epoch * n // bs
+    stream = torch.arange(first * bs, last * bs, device=device) % n
+    return list(stream.split(bs))
+
+
 def fit(
     architecture: str,
     x_train: np.ndarray,
@@ -94,11 +109,11 @@ def fit(
     for epoch in range(1, recipe.epochs + 1):
         t0 = time.perf_counter()
         model.train()
-        perm = torch.randperm(n, generator=gen).to(dev)
+        batches = epoch_batches(n, recipe.batch_size, epoch, recipe.shuffle, gen, dev)
+        seen = sum(len(b) for b in batches)
         loss_sum = torch.zeros((), device=dev, dtype=torch.float64)
         correct = torch.zeros((), device=dev, dtype=torch.int64)
-        for i in range(0, n, recipe.batch_size):
-            idx = perm[i : i + recipe.batch_size]
+        for idx in batches:
             logits = model(xt[idx])
             loss = loss_fn(logits, yt[idx])
             opt.zero_grad(set_to_none=True)
@@ -108,8 +123,8 @@ def fit(
             correct += (logits.detach().argmax(1) == yt[idx]).sum()
         row = {
             "epoch": epoch,
-            "train_loss": float(loss_sum) / n,
-            "train_accuracy": float(correct) / n,
+            "train_loss": float(loss_sum) / seen,
+            "train_accuracy": float(correct) / seen,
             "val_loss": math.nan,
             "val_accuracy": math.nan,
         }

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from pydantic import ValidationError
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
@@ -14,7 +15,7 @@ from har_models.data import Split, read_split, subject_split, validation_subject
 from har_models.metrics import score
 from har_models.registry import get_spec
 from har_models.results import HISTORY_COLUMNS, RECORD_FIELDS, load_records
-from har_models.training import evaluate, fit
+from har_models.training import epoch_batches, evaluate, fit
 from tasks.settings import TrainSettings, artifact_key
 from tasks.training import resolve_training_data, train_one_run
 from tests.synthetic_tensors import SYNTHETIC_SHA256, write_synthetic_tensors
@@ -43,6 +44,30 @@ def test_same_seed_same_metrics_on_cpu(splits: tuple[Split, Split]) -> None:
     pd.testing.assert_frame_equal(runs[0].history[cols], runs[1].history[cols])
     assert evaluate(runs[0].model, test.x, test.y) == evaluate(runs[1].model, test.x, test.y)
     assert not runs[0].history[cols].equals(other.history[cols])
+
+
+def test_in_order_batches_follow_the_tf_original() -> None:
+    """``shuffle=False`` replays the original's ``extract_batch_size``: batch ``step`` holds
+    windows ``((step - 1) * bs + i) % n``, and 300 epochs of 7352 windows are 1470 steps."""
+    n, bs, gen, cpu = 10, 4, torch.Generator(), torch.device("cpu")
+    got = [b.tolist() for e in range(1, 5) for b in epoch_batches(n, bs, e, False, gen, cpu)]
+    want = [[((step - 1) * bs + i) % n for i in range(bs)] for step in range(1, 11)]
+    assert got == want  # 4 epochs of 10 windows = floor(40 / 4) steps
+    assert sum(len(epoch_batches(7352, 1500, e, False, gen, cpu)) for e in range(1, 301)) == 1470
+    assert [b.tolist() for b in epoch_batches(3, 8, 1, False, gen, cpu)] == [[0, 1, 2]]
+    shuffled = epoch_batches(n, bs, 1, True, gen, cpu)
+    assert [len(b) for b in shuffled] == [4, 4, 2]
+    assert sorted(torch.cat(shuffled).tolist()) == list(range(n))
+
+
+def test_in_order_training_is_seeded_and_learns(splits: tuple[Split, Split]) -> None:
+    train, _ = splits
+    recipe = quick("lstm", shuffle=False)
+    runs = [fit("lstm", train.x, train.y, seed=3, recipe=recipe, device="cpu") for _ in range(2)]
+    pd.testing.assert_frame_equal(
+        runs[0].history, runs[1].history.assign(seconds=runs[0].history.seconds)
+    )
+    assert runs[0].epochs == 2 and runs[0].history["train_loss"].notna().all()
 
 
 def test_scores_agree_with_scikit_learn() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.validation import main, parse_variant
+from benchmarks.validation import main, parse_variant, split_variant
 from tests.synthetic_tensors import write_synthetic_tensors
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -40,3 +40,23 @@ def test_parse_variant() -> None:
     assert parse_variant("init=tf_original,hidden=64") == {"init": "tf_original", "hidden": 64}
     with pytest.raises(argparse.ArgumentTypeError, match="expected key=value"):
         parse_variant("init")
+
+
+def test_recipe_fields_in_a_variant_go_to_the_recipe() -> None:
+    recipe, hparams = split_variant("stacked_lstm", parse_variant("shuffle=false,eps=1e-8"), 3)
+    assert (recipe.shuffle, recipe.eps, recipe.epochs, recipe.patience) == (False, 1e-8, 3, None)
+    assert recipe.lr == 2.5e-3 and hparams == {}
+    recipe, hparams = split_variant("stacked_lstm", {"init": "tf_original"}, None)
+    assert recipe == split_variant("stacked_lstm", {}, None)[0] and hparams == {
+        "init": "tf_original"
+    }
+    for bad in ("shuffle=maybe", "eps=true", "batch_size=1.5", "patience=3"):
+        with pytest.raises(ValueError, match=bad.split("=")[0]):
+            split_variant("stacked_lstm", parse_variant(bad), None)
+
+
+def test_bad_variant_is_rejected_before_training(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["stacked_lstm", "--variant", "shuffle=maybe", "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2 and "shuffle='maybe'" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
