@@ -56,7 +56,7 @@ REGISTRY: dict[str, ArchSpec] = {
         ArchSpec(
             "stacked_lstm",
             StackedLSTMClassifier,
-            Recipe(300, 1500, lr=2.5e-3, weight_decay=1.5e-3, patience=50),
+            Recipe(300, 1500, lr=2.5e-3, weight_decay=1.5e-3, patience=50, shuffle=False),
             keras_params=None,
             note="TensorFlow original; no published count",
         ),
