@@ -60,7 +60,9 @@ def test_in_order_batches_follow_the_tf_original() -> None:
     assert sorted(torch.cat(shuffled).tolist()) == list(range(n))
 
 
-def test_in_order_training_is_seeded_and_learns(splits: tuple[Split, Split]) -> None:
+def test_in_order_training_is_seeded_and_differs_from_shuffled(
+    splits: tuple[Split, Split],
+) -> None:
     train, _ = splits
     recipe = quick("lstm", shuffle=False)
     runs = [fit("lstm", train.x, train.y, seed=3, recipe=recipe, device="cpu") for _ in range(2)]
@@ -68,6 +70,8 @@ def test_in_order_training_is_seeded_and_learns(splits: tuple[Split, Split]) -> 
         runs[0].history, runs[1].history.assign(seconds=runs[0].history.seconds)
     )
     assert runs[0].epochs == 2 and runs[0].history["train_loss"].notna().all()
+    shuffled = fit("lstm", train.x, train.y, seed=3, recipe=quick("lstm"), device="cpu")
+    assert not shuffled.history["train_loss"].equals(runs[0].history["train_loss"])
 
 
 def test_scores_agree_with_scikit_learn() -> None:
