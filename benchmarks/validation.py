@@ -62,15 +62,25 @@ def split_variant(
     base = get_spec(architecture).recipe.with_overrides(epochs=epochs)
     changes = {k: v for k, v in variant.items() if k in RECIPE_FIELDS}
     hparams = {k: v for k, v in variant.items() if k not in RECIPE_FIELDS}
+    if "patience" in changes:
+        raise ValueError(
+            f"--variant {variant_name(variant)}: the study trains every epoch, no patience"
+        )
     for key, value in changes.items():
         default = getattr(base, key)
-        kind = type(default) if isinstance(default, (bool, int)) else (int, float)
-        if key == "patience" or isinstance(value, bool) != isinstance(default, bool):
-            kind = ()  # patience: the study trains every epoch; bools are not numbers here
-        if not isinstance(value, kind):
+        want = bool if isinstance(default, bool) else int if isinstance(default, int) else float
+        ok = (
+            isinstance(value, bool)
+            if want is bool
+            else (
+                isinstance(value, (int, float) if want is float else int)
+                and not isinstance(value, bool)
+            )
+        )
+        if not ok:
             raise ValueError(
-                f"--variant {variant_name(variant)}: recipe field {key}={value!r} is not allowed "
-                f"here or has the wrong type (default {default!r})"
+                f"--variant {variant_name(variant)}: recipe field {key}={value!r} "
+                f"must be {want.__name__} (default {default!r})"
             )
     recipe = dataclasses.replace(base, **changes, patience=None)  # all epochs, no early stop
     return recipe, hparams
