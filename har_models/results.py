@@ -40,6 +40,8 @@ class RunRecord:
     per_class_recall: list[float] = field(default_factory=list)
     per_class_f1: list[float] = field(default_factory=list)
     confusion: list[list[int]] = field(default_factory=list)  # rows true, cols predicted
+    test_subjects: list[int] = field(default_factory=list)  # ascending
+    per_subject_accuracy: list[float] = field(default_factory=list)  # test_subjects order
     epochs: int = 0  # epochs trained
     best_epoch: int = 0  # epoch whose weights were evaluated (1-based)
     wall_time_s: float = float("nan")

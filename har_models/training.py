@@ -161,12 +161,15 @@ def fit(
     )
 
 
-def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[Scores, float]:
-    """(scores, mean cross-entropy) of ``model`` on (x, y), on the model's device."""
+def evaluate(
+    model: nn.Module, x: np.ndarray, y: np.ndarray, subjects: np.ndarray | None = None
+) -> tuple[Scores, float]:
+    """(scores, mean cross-entropy) of ``model`` on (x, y), on the model's device; with
+    ``subjects`` (one id per window) the scores include each subject's accuracy."""
     dev = next(model.parameters()).device
     xt, yt = _as_tensors(x, y, dev)
     loss, pred = _loss_and_predictions(model, xt, yt)
-    return score(np.asarray(y), pred.cpu().numpy()), loss
+    return score(np.asarray(y), pred.cpu().numpy(), subjects), loss
 
 
 @torch.inference_mode()

@@ -99,6 +99,9 @@ def build_report(
         "per_class_f1": stats.per_class_f1(metrics),
         "runs": runs_table(metrics),
     }
+    per_subject = stats.per_subject_accuracy(metrics)
+    if len(per_subject):
+        tables["per_subject_accuracy"] = per_subject
 
     warnings: list[str] = []
     previous_id = None
@@ -117,6 +120,12 @@ def build_report(
         )
     if len(bad):
         headline.append(f"{len(bad)} run(s) failed: {', '.join(bad['run_id'])} (listed below).")
+    hardest = stats.hardest_subject(per_subject)
+    if hardest:
+        headline.append(
+            f"Hardest test subject: {hardest[0]}, {hardest[1]:.1f} % mean accuracy "
+            "(per-subject table below)."
+        )
     if previous_id and not warnings:
         headline.append(
             f"Compared with study {previous_id}: no architecture dropped by more than the spread "
@@ -140,6 +149,11 @@ def build_report(
         )
     if previous is None:
         notes.append("No earlier report on the same data to compare with.")
+    if len(done) and per_subject.empty:
+        notes.append(
+            "No run recorded per-subject accuracy (trained before it was recorded): "
+            "no per-subject table."
+        )
 
     content = ReportContent(
         study_id=study_id,

@@ -120,6 +120,18 @@ def per_class_view(t: pd.DataFrame) -> pd.DataFrame:
     return view.rename(columns={"architecture": "Architecture (F1 %)"})
 
 
+def per_subject_view(t: pd.DataFrame) -> pd.DataFrame:
+    view = t.copy()
+    view["architecture"] = view["architecture"].map(display_name)
+    subjects = [c for c in view.columns if c.startswith("subject_")]
+    for col in subjects:
+        view[col] = view[col].map(lambda x: _f(x, 1))
+    names = {c: c.replace("subject_", "S") for c in subjects}
+    return view.rename(
+        columns={"architecture": "Architecture (accuracy %)", "runs": "Runs", **names}
+    )
+
+
 def previous_view(t: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -162,6 +174,9 @@ SECTIONS = [
     ("Where the models fail", "confused_pairs", confused_view,
      "The most frequent confusions (true → predicted), mean count per run."),
     ("Per-class F1", "per_class_f1", per_class_view, "Mean over completed repeats, percent."),
+    ("Per test subject", "per_subject_accuracy", per_subject_view,
+     "Mean test accuracy of each test subject (S = subject id) over completed repeats, percent; "
+     "the split is by person, so a low column is someone the models do not generalise to."),
     ("Since the previous study", "previous", previous_view,
      "Change in mean accuracy; a drop larger than the spread of the repeats is a regression."),
     ("Runs", "runs", runs_view, "Every run of the study, failed ones included."),

@@ -202,6 +202,41 @@ def per_class_f1(metrics: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+def per_subject_accuracy(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Mean test accuracy (%) of each test subject over the completed runs that recorded it:
+    one row per architecture (``runs``: how many), one ``subject_<id>`` column per subject.
+    Empty when no run recorded it (runs trained before the field existed)."""
+    done = completed(metrics)
+    if "per_subject_accuracy" not in done.columns:
+        return pd.DataFrame()
+    rows = []
+    for rec in done.itertuples():
+        subjects, accs = list(rec.test_subjects), list(rec.per_subject_accuracy)
+        rows += [
+            {"architecture": rec.architecture, "run_id": rec.run_id, "subject": int(s), "acc": a}
+            for s, a in zip(subjects, accs, strict=True)
+        ]
+    if not rows:
+        return pd.DataFrame()
+    long = pd.DataFrame(rows)
+    order = architectures(long)
+    table = long.pivot_table(index="architecture", columns="subject", values="acc", aggfunc="mean")
+    table = (100 * table).reindex(order)
+    table.columns = [f"subject_{s}" for s in table.columns]
+    table.insert(0, "runs", long.groupby("architecture")["run_id"].nunique().reindex(order))
+    return table.reset_index()
+
+
+def hardest_subject(table: pd.DataFrame) -> tuple[int, float] | None:
+    """(subject, mean accuracy %) of the subject with the lowest mean over architectures."""
+    cols = [c for c in table.columns if c.startswith("subject_")]
+    if not cols:
+        return None
+    means = table[cols].mean(axis=0)
+    worst = means.idxmin()
+    return int(worst.removeprefix("subject_")), float(means[worst])
+
+
 def _confusions(runs: pd.DataFrame) -> np.ndarray:
     # Lists when built in memory, arrays of arrays when read back from Parquet.
     return np.array([[list(row) for row in c] for c in runs["confusion"]], dtype=float)

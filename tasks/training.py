@@ -86,7 +86,7 @@ def train_one_run(
         result = fit(architecture, train.x, train.y, seed=seed, recipe=recipe, device=device)
     else:
         raise ValueError(f"protocol must be 'published' or 'validated', got {protocol!r}")
-    scores, _ = evaluate(result.model, test.x, test.y)
+    scores, _ = evaluate(result.model, test.x, test.y, subjects=test.subject)
     rid = run_id(architecture, repeat)
     study = Path(study_dir)
     history_rel = f"history/{rid}.parquet"
@@ -113,6 +113,8 @@ def train_one_run(
         per_class_recall=scores.per_class_recall,
         per_class_f1=scores.per_class_f1,
         confusion=scores.confusion,
+        test_subjects=scores.subjects,
+        per_subject_accuracy=scores.per_subject_accuracy,
         epochs=result.epochs,
         best_epoch=result.best_epoch,
         wall_time_s=result.wall_time_s,

@@ -27,7 +27,10 @@ ACCS = {
     "cnn_lstm": [0.905, 0.91, 0.915, 0.90],
     "convlstm": [0.90, 0.912, 0.908, 0.91],
 }
-TABLES = ("architectures", "published", "pairwise", "confused_pairs", "per_class_f1", "runs")
+TABLES = (
+    "architectures", "published", "pairwise", "confused_pairs", "per_class_f1",
+    "per_subject_accuracy", "runs",
+)  # fmt: skip
 
 
 def run_report(study_id: str, home: Path) -> tuple[Path, UUID]:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data_contracts.dataset import ACTIVITIES
+from data_contracts.dataset import ACTIVITIES, OFFICIAL_SUBJECTS
 from har_models.results import RunRecord, read_metrics, records_frame
 from har_reports import stats
 from har_reports.compare import compare_with_previous, pick_previous, regression_lines
@@ -138,6 +138,36 @@ def test_summary_of_a_written_study(tmp_path: Path) -> None:
     f1 = stats.per_class_f1(metrics).set_index("architecture")
     assert list(f1.columns) == list(ACTIVITIES)
     assert f1.loc["lstm", "SITTING"] < f1.loc["lstm", "WALKING"]
+
+
+def test_per_subject_table_and_hardest_subject(tmp_path: Path) -> None:
+    accs = {"lstm": [0.88, 0.90, 0.89], "cnn_lstm": [0.91, 0.905, 0.915, 0.92]}
+    make_sample_study(tmp_path / "s1", accs, failed={"cnn_lstm": [3]})
+    metrics = read_metrics(tmp_path / "s1")
+    table = stats.per_subject_accuracy(metrics).set_index("architecture")
+    subjects = [f"subject_{k}" for k in OFFICIAL_SUBJECTS["test"]]
+    assert list(table.columns) == ["runs", *subjects]
+    assert table["runs"].to_dict() == {"lstm": 3, "cnn_lstm": 3}  # the failed run is left out
+    # The sample gives every subject the same windows: their mean is the accuracy.
+    summary = stats.architecture_summary(metrics).set_index("architecture")
+    for arch in accs:
+        assert table.loc[arch, subjects].mean() == pytest.approx(summary.loc[arch, "accuracy_mean"])
+    assert stats.hardest_subject(table.reset_index())[0] == 10  # triple share of the errors
+    content = build_report("s1", metrics, {}, None, "t")
+    assert any(line.startswith("Hardest test subject: 10,") for line in content.headline)
+    md, html = render_markdown(content), render_html(content)
+    assert "## Per test subject" in md and "| S10 |" in md and 'id="per_subject_accuracy"' in html
+
+
+def test_runs_without_per_subject_accuracy_get_a_note(tmp_path: Path) -> None:
+    make_sample_study(tmp_path / "old", {"lstm": [0.9, 0.88]})
+    metrics = read_metrics(tmp_path / "old").drop(columns=["test_subjects", "per_subject_accuracy"])
+    assert stats.per_subject_accuracy(metrics).empty
+    assert stats.per_subject_accuracy(frame({"lstm": [0.9]})).empty  # fields present, empty
+    content = build_report("old", metrics, {}, None, "t")
+    assert "per_subject_accuracy" not in content.tables
+    assert any("No run recorded per-subject accuracy" in n for n in content.notes)
+    assert "Per test subject" not in render_markdown(content)
 
 
 def test_previous_study_regression_is_flagged() -> None:

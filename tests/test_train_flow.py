@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from uuid import UUID
 
+import numpy as np
 import pandas as pd
 import pytest
 from prefect.client.orchestration import get_client
@@ -13,6 +14,7 @@ from prefect.exceptions import ParameterTypeError
 
 from flows.train import train
 from har_models.checkpoint import load_checkpoint
+from har_models.data import read_split
 from har_models.results import HISTORY_COLUMNS, read_metrics
 from tests.synthetic_tensors import SYNTHETIC_SHA256, write_synthetic_tensors
 
@@ -44,9 +46,16 @@ def test_flow_writes_study_and_rerun_hits_cache(prefect_harness: None, tmp_path:
     assert list(metrics["run_id"]) == ["stacked_lstm-r00", "stacked_lstm-r01"]
     assert set(metrics["status"]) == {"completed"} and set(metrics["protocol"]) == {"validated"}
     assert set(metrics["data_sha256"]) == {SYNTHETIC_SHA256}
+    test_ids, test_counts = np.unique(
+        read_split(home.split_path("test")).subject, return_counts=True
+    )
     for row in metrics.itertuples():
         assert list(pd.read_parquet(study / row.history_path).columns) == list(HISTORY_COLUMNS)
         assert load_checkpoint(study / row.checkpoint_path).architecture == "stacked_lstm"
+        # Each test subject's accuracy, weighted by its windows, adds up to the accuracy.
+        assert list(row.test_subjects) == test_ids.tolist()
+        weighted = np.dot(row.per_subject_accuracy, test_counts) / test_counts.sum()
+        assert weighted == pytest.approx(row.accuracy)
     assert set(task_states(state.state_details.flow_run_id).values()) == {"Completed"}
     with get_client(sync_client=True) as client:
         artifact = client.read_latest_artifacts()

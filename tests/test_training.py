@@ -87,6 +87,23 @@ def test_scores_agree_with_scikit_learn() -> None:
     assert s.accuracy == pytest.approx(np.trace(s.confusion) / 200)
 
 
+def test_per_subject_accuracy_agrees_with_scikit_learn() -> None:
+    rng = np.random.default_rng(1)
+    subjects = rng.choice([2, 4, 9, 10], 300)
+    y_true = rng.integers(0, 6, 300)
+    y_pred = np.where((subjects == 10) | (rng.random(300) < 0.1), (y_true + 1) % 6, y_true)
+    s = score(y_true, y_pred, subjects)
+    assert s.subjects == [2, 4, 9, 10]
+    expected = [accuracy_score(y_true[subjects == k], y_pred[subjects == k]) for k in s.subjects]
+    assert s.per_subject_accuracy == pytest.approx(expected)
+    assert s.per_subject_accuracy[3] == 0.0 and min(s.per_subject_accuracy[:3]) > 0.8
+    counts = np.array([np.sum(subjects == k) for k in s.subjects])
+    assert np.dot(s.per_subject_accuracy, counts) / 300 == pytest.approx(s.accuracy)
+    assert score(y_true, y_pred).per_subject_accuracy == []
+    with pytest.raises(ValueError, match="subjects: 299 entries for 300 labels"):
+        score(y_true, y_pred, subjects[:-1])
+
+
 def test_scores_always_cover_six_classes() -> None:
     s = score(np.array([0, 0, 1]), np.array([0, 1, 1]))
     assert len(s.per_class_recall) == 6 and np.asarray(s.confusion).shape == (6, 6)
