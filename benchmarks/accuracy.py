@@ -2,11 +2,17 @@
 
     .venv/bin/python -m benchmarks.accuracy --repeats 10 --architectures lstm cnn_lstm
     .venv/bin/python -m benchmarks.accuracy --epochs 1 --repeats 1   # seconds per epoch only
+    .venv/bin/python -m benchmarks.accuracy --architectures stacked_lstm --recipe shuffle=true \
+        --study-id stacked-shuffled --device cuda   # a recipe variant, in its own study
 
 Runs the same plain function as the training flow's task (no Prefect), writes the study
 under ``<data home>/runs/<study-id>/`` and prints mean +- std, min, max of test accuracy
 beside the published figures, plus seconds per epoch on this machine. Results are printed
 as each architecture finishes, so a long run's log holds whatever completed.
+
+``--recipe`` trains a variant of the default recipe (``Recipe`` fields, as in
+``benchmarks.validation``'s ``--variant``): choose variants there, on validation subjects, and
+give each variant its own ``--study-id``, since records are reused by run id.
 
 Several processes may share one ``--study-id`` (e.g. ``--first-repeat 5``): a repeat whose
 record already exists is reused, not retrained, and the metrics and summaries cover every
@@ -25,10 +31,11 @@ from datetime import UTC, datetime
 
 import torch
 
+from benchmarks.validation import RECIPE_FIELDS, parse_variant, split_variant
 from har_data.layout import DataHome
 from har_models.registry import ARCHITECTURES, get_spec
 from har_models.results import RunRecord, load_record, load_records, run_id, write_metrics
-from tasks.training import resolve_training_data, train_one_run
+from tasks.train_run import resolve_training_data, train_one_run
 
 # Published test accuracy (%): (mean, std) over 10 repeats, or a single run (std None).
 PUBLISHED = {
@@ -71,9 +78,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-home", default=None)
     p.add_argument("--study-id", default=None)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    p.add_argument(
+        "--recipe",
+        type=parse_variant,
+        default={},
+        help="recipe overrides, e.g. shuffle=true,standardize=true",
+    )
     a = p.parse_args(argv)
     if a.repeats < 1:
         p.error("--repeats must be >= 1")
+    if unknown := sorted(set(a.recipe) - RECIPE_FIELDS):
+        p.error(f"--recipe: unknown field(s) {', '.join(unknown)}; valid: {sorted(RECIPE_FIELDS)}")
+    for name in a.architectures:  # wrong value types fail before any training
+        try:
+            split_variant(name, a.recipe, a.epochs)
+        except ValueError as exc:
+            p.error(str(exc).replace("--variant", "--recipe"))
     data = resolve_training_data(a.data_home)
     study_id = a.study_id or "bench-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     study_dir = DataHome.resolve(a.data_home).study_dir(study_id).resolve()
@@ -86,9 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     summaries = []
     for name in a.architectures:
         n = a.repeats_stacked if name == "stacked_lstm" and a.repeats_stacked else a.repeats
-        recipe = get_spec(name).recipe.with_overrides(epochs=a.epochs)
+        recipe = get_spec(name).recipe.with_overrides(epochs=a.epochs, **a.recipe)
         print(
-            f"## {name}: {n} repeats x {recipe.epochs} epochs, batch {recipe.batch_size}",
+            f"## {name}: {n} repeats x {recipe.epochs} epochs, batch {recipe.batch_size}"
+            + (f", recipe overrides {a.recipe}" if a.recipe else ""),
             flush=True,
         )
         for repeat in range(a.first_repeat, a.first_repeat + n):
@@ -105,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                 study_dir=str(study_dir), study_id=study_id, architecture=name, repeat=repeat,
                 seed=repeat, protocol="published", train_path=data["train_path"],
                 test_path=data["test_path"], data_sha256=data["data_sha256"], epochs=a.epochs,
-                device=a.device, threads=a.threads,
+                device=a.device, threads=a.threads, recipe_overrides=a.recipe,
             )  # fmt: skip
             write_metrics(load_records(study_dir), study_dir)
             print(

@@ -19,7 +19,8 @@ from tasks.dispatch import dispatch_run_task, make_task_runner
 from tasks.settings import ArchitectureName, Dispatch, Epochs, Protocol, Repeats, TrainSettings
 from tasks.settings import Workers as MaxWorkers
 from tasks.study import record_progress
-from tasks.training import failed_record, resolve_training_data, train_run_task
+from tasks.train_run import failed_record, resolve_training_data
+from tasks.training import train_run_task
 
 
 @flow(name="har-train", log_prints=True)

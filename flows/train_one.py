@@ -16,7 +16,7 @@ from pydantic import Field
 from har_data.layout import DataHome
 from har_models.results import RunRecord
 from tasks.settings import STUDY_ID_PATTERN, ArchitectureName, Epochs, Protocol
-from tasks.training import resolve_training_data, train_one_run
+from tasks.train_run import resolve_training_data, train_one_run
 
 
 @flow(name="har-train-one", persist_result=True, log_prints=True)

@@ -11,7 +11,7 @@ import pytest
 from benchmarks.per_subject import main
 from har_models.data import read_split
 from har_models.results import load_record, save_record
-from tasks.training import resolve_training_data, train_one_run
+from tasks.train_run import resolve_training_data, train_one_run
 from tests.synthetic_tensors import write_synthetic_tensors
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

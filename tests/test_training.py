@@ -17,7 +17,7 @@ from har_models.registry import get_spec
 from har_models.results import HISTORY_COLUMNS, RECORD_FIELDS, load_records
 from har_models.training import epoch_batches, evaluate, fit
 from tasks.settings import TrainSettings, artifact_key
-from tasks.training import resolve_training_data, train_one_run
+from tasks.train_run import resolve_training_data, train_one_run
 from tests.synthetic_tensors import SYNTHETIC_SHA256, write_synthetic_tensors
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
