@@ -24,7 +24,9 @@ def run_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
         "data_sha256": parameters["data_sha256"],
         "architecture": parameters["architecture"],
         "repeat": parameters["repeat"],
-        "recipe": spec.recipe.with_overrides(epochs=parameters.get("epochs")).as_dict(),
+        "recipe": spec.recipe.with_overrides(
+            epochs=parameters.get("epochs"), **(parameters.get("recipe_overrides") or {})
+        ).as_dict(),
         "hparams": spec.hparams,
         "seed": parameters["seed"],
         "protocol": parameters["protocol"],
