@@ -1,9 +1,10 @@
-"""Accuracy benchmark: the ``published`` protocol, N repeats per architecture, real data.
+"""Accuracy benchmark: N repeats per architecture on real data, ``published`` protocol by default.
 
     .venv/bin/python -m benchmarks.accuracy --repeats 10 --architectures lstm cnn_lstm
     .venv/bin/python -m benchmarks.accuracy --epochs 1 --repeats 1   # seconds per epoch only
     .venv/bin/python -m benchmarks.accuracy --architectures stacked_lstm --recipe shuffle=true \
         --study-id stacked-shuffled --device cuda   # a recipe variant, in its own study
+    .venv/bin/python -m benchmarks.accuracy --protocol validated --study-id val-1   # early stop
 
 Runs the same plain function as the training flow's task (no Prefect), writes the study
 under ``<data home>/runs/<study-id>/`` and prints mean +- std, min, max of test accuracy
@@ -13,6 +14,9 @@ as each architecture finishes, so a long run's log holds whatever completed.
 ``--recipe`` trains a variant of the default recipe (``Recipe`` fields, as in
 ``benchmarks.validation``'s ``--variant``): choose variants there, on validation subjects, and
 give each variant its own ``--study-id``, since records are reused by run id.
+``--protocol validated`` holds out a fifth of the training subjects (chosen by the seed),
+keeps the weights of the best validation-loss epoch and stops after the recipe's patience;
+the test split is still only scored at the end. Give it its own ``--study-id`` too.
 
 Several processes may share one ``--study-id`` (e.g. ``--first-repeat 5``): a repeat whose
 record already exists is reused, not retrained, and the metrics and summaries cover every
@@ -54,11 +58,16 @@ def summarize(name: str, records: list[RunRecord]) -> str:
     std = statistics.stdev(acc) if len(acc) > 1 else float("nan")
     target = pub_mean - (pub_std or 0.0)
     verdict = "meets" if acc and statistics.fmean(acc) >= target else "below"
+    done = [r for r in records if r.status == "completed"]
+    epochs = statistics.fmean(r.epochs for r in done)
+    best = statistics.fmean(r.best_epoch for r in done)
     return (
         f"{name:13s} n={len(acc):2d} acc {statistics.fmean(acc):6.2f} +- {std:4.2f} "
         f"[min {min(acc):6.2f} max {max(acc):6.2f}]  published {pub:14s} "
         f"target >= {target:.2f}: {verdict}  s/epoch {statistics.fmean(spe):7.2f}  "
-        f"epochs {records[0].epochs}"
+        f"epochs {epochs:.0f}"
+        + (f" (best {best:.0f})" if best != epochs else "")
+        + f"  {done[0].protocol}"
     )
 
 
@@ -74,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         help="first repeat (= seed): split a study over processes",
     )
     p.add_argument("--epochs", type=int, default=None, help="override the recipes' epochs")
+    p.add_argument("--protocol", choices=["published", "validated"], default="published")
     p.add_argument("--device", default="auto")
     p.add_argument("--data-home", default=None)
     p.add_argument("--study-id", default=None)
@@ -119,26 +129,32 @@ def main(argv: list[str] | None = None) -> int:
             except FileNotFoundError:
                 pass
             else:
+                if r.protocol != a.protocol:
+                    p.error(
+                        f"study {study_id} already holds {rid} trained with the {r.protocol} "
+                        f"protocol: give the {a.protocol} runs their own --study-id"
+                    )
                 print(f"  {rid}: acc {100 * r.accuracy:.2f} (reused record)", flush=True)
                 continue
             t0 = time.perf_counter()
             r = train_one_run(
                 study_dir=str(study_dir), study_id=study_id, architecture=name, repeat=repeat,
-                seed=repeat, protocol="published", train_path=data["train_path"],
+                seed=repeat, protocol=a.protocol, train_path=data["train_path"],
                 test_path=data["test_path"], data_sha256=data["data_sha256"], epochs=a.epochs,
                 device=a.device, threads=a.threads, recipe_overrides=a.recipe,
             )  # fmt: skip
             write_metrics(load_records(study_dir), study_dir)
             print(
                 f"  {r.run_id}: acc {100 * r.accuracy:.2f} macro-F1 {100 * r.macro_f1:.2f} "
-                f"s/epoch {r.seconds_per_epoch:.2f} wall {time.perf_counter() - t0:.0f}s "
+                f"s/epoch {r.seconds_per_epoch:.2f} epochs {r.epochs} (best {r.best_epoch}) "
+                f"wall {time.perf_counter() - t0:.0f}s "
                 f"({r.device}, load {os.getloadavg()[0]:.2f})",
                 flush=True,
             )
         records = [r for r in load_records(study_dir) if r.architecture == name]
         summaries.append(summarize(name, records))
         print(summaries[-1], flush=True)
-    print("# summary (test accuracy %, published protocol)")
+    print(f"# summary (test accuracy %, {a.protocol} protocol)")
     print("\n".join(summaries))
     print(f"# metrics: {study_dir / 'metrics.parquet'}")
     return 0

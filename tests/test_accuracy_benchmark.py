@@ -89,3 +89,19 @@ def test_cache_key_covers_recipe_overrides() -> None:
     assert run_cache_key(None, {**base, "recipe_overrides": {"shuffle": False}}) == default
     assert run_cache_key(None, {**base, "recipe_overrides": {"shuffle": True}}) != default
     assert run_cache_key(None, {**base, "epochs": 1}) != default
+
+
+def test_validated_protocol_and_no_mixing_of_protocols_in_a_study(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = write_synthetic_tensors(tmp_path / "home", n_per_class_subject=2)
+    args = ["--architectures", "lstm", "--repeats", "1", "--epochs", "2", "--device", "cpu"]
+    args += ["--data-home", str(home.root), "--study-id", "val"]
+    assert main([*args, "--protocol", "validated"]) == 0
+    [record] = load_records(home.study_dir("val"))
+    assert record.protocol == "validated" and 1 <= record.best_epoch <= record.epochs <= 2
+    assert "validated protocol" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(args)  # published runs may not reuse the validated records
+    assert "trained with the validated protocol" in capsys.readouterr().err
+    assert len(load_records(home.study_dir("val"))) == 1
