@@ -21,7 +21,7 @@ WORKER_POOL ?= har-gpu
 WORKER_LIMIT ?= 1
 WORKER_NAME ?=
 
-.PHONY: setup pipeline test lint bench-ingest bench-accuracy bench-validation clean server worker deploy
+.PHONY: setup pipeline test test-fast lint bench-ingest bench-accuracy bench-validation clean server worker deploy
 
 setup: $(STAMP)
 
@@ -36,6 +36,10 @@ pipeline: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The unit tests only (synthetic data, no Prefect server): the quick loop while developing.
+test-fast: setup
+	$(BIN)/python -m pytest -m unit -q $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -31,29 +31,23 @@ import platform
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 
 import torch
 
 from benchmarks.validation import RECIPE_FIELDS, parse_variant, split_variant
-from har_data.layout import DataHome
+from har_models.protocol import DEFAULT_PROTOCOL, PROTOCOLS
 from har_models.registry import ARCHITECTURES, get_spec
-from har_models.results import RunRecord, load_record, load_records, run_id, write_metrics
-from tasks.train_run import resolve_training_data, train_one_run
-
-# Published test accuracy (%): (mean, std) over 10 repeats, or a single run (std None).
-PUBLISHED = {
-    "lstm": (89.7, 1.4),
-    "cnn_lstm": (90.7, 1.1),
-    "convlstm": (90.8, 0.9),
-    "stacked_lstm": (91.65, None),
-}
+from har_models.results import RunRecord, find_record, load_records, rebuild_metrics, run_id
+from har_models.run import RunParams, resolve_training_data, train_one_run
+from har_models.study import DEFAULT_REPEATS, default_study_id, seed_of
+from har_reports.published import PUBLISHED
 
 
 def summarize(name: str, records: list[RunRecord]) -> str:
     acc = [100 * r.accuracy for r in records if r.status == "completed"]
     spe = [r.seconds_per_epoch for r in records if r.status == "completed"]
-    pub_mean, pub_std = PUBLISHED.get(name, (float("nan"), None))
+    pub = PUBLISHED.get(name)
+    pub_mean, pub_std = (pub.mean, pub.std) if pub else (float("nan"), None)
     pub = f"{pub_mean:.2f}" + (f" +- {pub_std:.1f}" if pub_std is not None else " (1 run)")
     std = statistics.stdev(acc) if len(acc) > 1 else float("nan")
     target = pub_mean - (pub_std or 0.0)
@@ -74,7 +68,7 @@ def summarize(name: str, records: list[RunRecord]) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--architectures", nargs="+", default=list(ARCHITECTURES), choices=ARCHITECTURES)
-    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=DEFAULT_REPEATS)
     p.add_argument("--repeats-stacked", type=int, default=None, help="repeats for stacked_lstm")
     p.add_argument(
         "--first-repeat",
@@ -83,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         help="first repeat (= seed): split a study over processes",
     )
     p.add_argument("--epochs", type=int, default=None, help="override the recipes' epochs")
-    p.add_argument("--protocol", choices=["published", "validated"], default="published")
+    p.add_argument("--protocol", choices=PROTOCOLS, default=DEFAULT_PROTOCOL)
     p.add_argument("--device", default="auto")
     p.add_argument("--data-home", default=None)
     p.add_argument("--study-id", default=None)
@@ -104,13 +98,13 @@ def main(argv: list[str] | None = None) -> int:
             split_variant(name, a.recipe, a.epochs)
         except ValueError as exc:
             p.error(str(exc).replace("--variant", "--recipe"))
-    data = resolve_training_data(a.data_home)
-    study_id = a.study_id or "bench-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    study_dir = DataHome.resolve(a.data_home).study_dir(study_id).resolve()
+    home, data_sha256 = resolve_training_data(a.data_home)
+    study_id = a.study_id or default_study_id("bench-")
+    study = home.study(study_id)
     print(
         f"# accuracy benchmark {study_id}: {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cpus, torch {torch.__version__}, load {os.getloadavg()[0]:.2f}, "
-        f"data {data['data_sha256'][:12]}",
+        f"data {data_sha256[:12]}",
         flush=True,
     )
     summaries = []
@@ -124,11 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for repeat in range(a.first_repeat, a.first_repeat + n):
             rid = run_id(name, repeat)
-            try:
-                r = load_record(study_dir, rid)
-            except FileNotFoundError:
-                pass
-            else:
+            r = find_record(study, rid)
+            if r is not None:
                 if r.protocol != a.protocol:
                     p.error(
                         f"study {study_id} already holds {rid} trained with the {r.protocol} "
@@ -138,12 +129,14 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             t0 = time.perf_counter()
             r = train_one_run(
-                study_dir=str(study_dir), study_id=study_id, architecture=name, repeat=repeat,
-                seed=repeat, protocol=a.protocol, train_path=data["train_path"],
-                test_path=data["test_path"], data_sha256=data["data_sha256"], epochs=a.epochs,
-                device=a.device, threads=a.threads, recipe_overrides=a.recipe,
+                RunParams(
+                    study_id=study_id, architecture=name, repeat=repeat, seed=seed_of(repeat),
+                    protocol=a.protocol, data_home=str(home.root), data_sha256=data_sha256,
+                    epochs=a.epochs, device=a.device, threads=a.threads,
+                    recipe_overrides=a.recipe,
+                )
             )  # fmt: skip
-            write_metrics(load_records(study_dir), study_dir)
+            rebuild_metrics(study)
             print(
                 f"  {r.run_id}: acc {100 * r.accuracy:.2f} macro-F1 {100 * r.macro_f1:.2f} "
                 f"s/epoch {r.seconds_per_epoch:.2f} epochs {r.epochs} (best {r.best_epoch}) "
@@ -151,12 +144,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"({r.device}, load {os.getloadavg()[0]:.2f})",
                 flush=True,
             )
-        records = [r for r in load_records(study_dir) if r.architecture == name]
+        records = [r for r in load_records(study) if r.architecture == name]
         summaries.append(summarize(name, records))
         print(summaries[-1], flush=True)
     print(f"# summary (test accuracy %, {a.protocol} protocol)")
     print("\n".join(summaries))
-    print(f"# metrics: {study_dir / 'metrics.parquet'}")
+    print(f"# metrics: {study.metrics}")
     return 0
 
 

@@ -33,14 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     home = DataHome.resolve(a.data_home)
-    study = home.study_dir(a.study_id)
+    study = home.study(a.study_id)
     records = [r for r in load_records(study) if r.status == "completed"]
     if not records:
-        p.error(f"no completed run records under {study / 'records'}")
+        p.error(f"no completed run records under {study.records}")
     test = read_split(home.split_path("test"))
     rescored = []
     for r in records:
-        pred = load_checkpoint(study / r.checkpoint_path).predict(test.x)
+        pred = load_checkpoint(study.root / r.checkpoint_path).predict(test.x)
         s = score(test.y, pred, test.subject)
         if abs(s.accuracy - r.accuracy) > 1e-9:
             print(

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import statistics
 import sys
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from har_data.atomic import write_text
 from har_data.layout import DataHome
 from har_models.data import Split, read_split, subject_split
 from har_models.registry import ARCHITECTURES, Recipe, build_model, get_spec
@@ -161,9 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             t0 = time.perf_counter()
             record = run_variant(a.architecture, variant, seed, train, a.epochs)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(record))
-            os.replace(tmp, path)
+            write_text(path, json.dumps(record))
             print(
                 f"{path.name}: last val acc {100 * record['val_accuracy'][-1]:.2f} "
                 f"({time.perf_counter() - t0:.0f} s)",

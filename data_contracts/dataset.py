@@ -5,7 +5,7 @@ Every other module imports these names instead of restating them.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 OFFICIAL_URL: Final = (
     "https://archive.ics.uci.edu/ml/machine-learning-databases/00240/UCI%20HAR%20Dataset.zip"
@@ -14,6 +14,10 @@ ROOT_DIR: Final = "UCI HAR Dataset"
 INNER_ZIP_NAME: Final = "UCI HAR Dataset.zip"  # the newer UCI download nests the archive
 
 SPLITS: Final = ("train", "test")
+# Which checks ingest applies: "official" adds the official row, subject and label counts;
+# "custom" is for other archives with the same layout (the synthetic test archives).
+Profile = Literal["official", "custom"]
+DEFAULT_PROFILE: Final[Profile] = "official"
 SIGNALS: Final = ("body_acc", "body_gyro", "total_acc")
 AXES: Final = ("x", "y", "z")
 # Channel order of every tensor: body_acc x/y/z, body_gyro x/y/z, total_acc x/y/z.

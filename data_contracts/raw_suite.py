@@ -9,7 +9,7 @@ the published facts (rows, subjects, all six labels).
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ from data_contracts.dataset import (
     SPLITS,
     SUBJECT_MAX,
     SUBJECT_MIN,
+    Profile,
     features_member,
     labels_member,
     signal_member,
@@ -34,8 +35,6 @@ from data_contracts.validation import Check, ValidationReport, run_checks
 
 if TYPE_CHECKING:
     from har_data.raw import RawSplit
-
-Profile = Literal["official", "custom"]
 
 
 def files_frame(raw: RawSplit) -> pd.DataFrame:

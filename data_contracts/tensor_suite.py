@@ -9,7 +9,6 @@ sensor's range and sums to exactly what the raw text held (so no value was lost 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -22,10 +21,9 @@ from data_contracts.dataset import (
     OFFICIAL_ROWS,
     SUBJECT_MAX,
     SUBJECT_MIN,
+    Profile,
 )
 from data_contracts.validation import Check, ValidationReport, run_checks
-
-Profile = Literal["official", "custom"]
 
 # Plausible sensor ranges (not observed extremes): accelerations in g, angular rate in rad/s.
 # The real data stays within about ±2.3 g and ±6 rad/s; values beyond these are corrupt.

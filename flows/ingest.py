@@ -6,13 +6,13 @@ The source defaults to ``$HAR_SOURCE``, then the official UCI URL.
 
 from __future__ import annotations
 
-import os
-from typing import Literal
+from typing import get_args
 
 from prefect import flow
 
-from data_contracts.dataset import OFFICIAL_URL
+from data_contracts.dataset import DEFAULT_PROFILE, Profile
 from har_data.layout import DataHome
+from har_data.settings import get_settings
 from tasks.ingest import (
     IngestResult,
     convert,
@@ -27,17 +27,18 @@ from tasks.ingest import (
 
 def resolve_source(source: str | None) -> str:
     """An explicit source wins, then ``HAR_SOURCE``, then the official URL."""
-    return source or os.environ.get("HAR_SOURCE") or OFFICIAL_URL
+    return source or get_settings().source
 
 
 @flow(name="har-ingest", log_prints=True)
 def ingest(
-    source: str | None = OFFICIAL_URL,
+    source: str | None = None,
     expected_sha256: str | None = None,
     data_home: str | None = None,
-    profile: Literal["official", "custom"] = "official",
+    profile: Profile = DEFAULT_PROFILE,
 ) -> IngestResult:
-    """Fetch, extract, validate and convert the archive; reuse tensors already published for it."""
+    """Fetch, extract, validate and convert the archive; reuse tensors already published for it.
+    ``source`` None means ``$HAR_SOURCE``, then the official UCI URL."""
     home = str(DataHome.resolve(data_home).root)
     ref = fetch_archive(resolve_source(source), expected_sha256, home)
     reused = find_published(ref, home)
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> IngestResult:
     p.add_argument("--source", default=None, help="URL, file:// URL or path (default $HAR_SOURCE)")
     p.add_argument("--sha256", default=None, help="expected sha256 of the archive")
     p.add_argument("--data-home", default=None, help="default $HAR_HOME or ./har-data")
-    p.add_argument("--profile", choices=["official", "custom"], default="official")
+    p.add_argument("--profile", choices=get_args(Profile), default=DEFAULT_PROFILE)
     a = p.parse_args(argv)
     result = ingest(
         source=resolve_source(a.source),

@@ -9,30 +9,43 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, get_args
 
 from prefect import flow, get_run_logger
-from pydantic import Field
 
-from flows.ingest import ingest, resolve_source
+from data_contracts.dataset import DEFAULT_PROFILE
+from flows.ingest import ingest
+from flows.params import (
+    Architectures,
+    BaseSeed,
+    Device,
+    Dispatch,
+    Epochs,
+    Profile,
+    Protocol,
+    Repeats,
+    StudyId,
+    Workers,
+)
 from flows.report import report
 from flows.train import train
-from tasks.settings import ArchitectureName, Dispatch, Epochs, Protocol, Repeats, Workers
+from har_models.protocol import DEFAULT_PROTOCOL, PROTOCOLS
+from har_models.study import DEFAULT_BASE_SEED, DEFAULT_REPEATS
 
 
 @flow(name="har-pipeline", log_prints=True)
 def pipeline(
     source: str | None = None,
     expected_sha256: str | None = None,
-    profile: Literal["official", "custom"] = "official",
-    architectures: list[ArchitectureName] | None = None,
-    repeats: Repeats = 10,
-    protocol: Protocol = "published",
+    profile: Profile = DEFAULT_PROFILE,
+    architectures: Architectures | None = None,
+    repeats: Repeats = DEFAULT_REPEATS,
+    protocol: Protocol = DEFAULT_PROTOCOL,
     epochs: Epochs | None = None,
-    device: str = "auto",
-    base_seed: Annotated[int, Field(ge=0)] = 0,
+    device: Device = "auto",
+    base_seed: BaseSeed = DEFAULT_BASE_SEED,
     data_home: str | None = None,
-    study_id: str | None = None,
+    study_id: StudyId | None = None,
     dispatch: Dispatch = "local",
     dask_address: str | None = None,
     max_workers: Workers | None = None,
@@ -40,7 +53,7 @@ def pipeline(
     """Ingest the archive, train every architecture ``repeats`` times, report; returns the
     report folder. ``source`` None means ``$HAR_SOURCE``, then the official UCI URL."""
     data = ingest(
-        source=resolve_source(source),
+        source=source,
         expected_sha256=expected_sha256,
         data_home=data_home,
         profile=profile,
@@ -72,15 +85,15 @@ def parse_args(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--source", default=None, help="archive URL or path (default $HAR_SOURCE, "
                    "then the official UCI URL)")  # fmt: skip
     p.add_argument("--expected-sha256", default=None, help="refuse an archive with another hash")
-    p.add_argument("--profile", choices=["official", "custom"], default="official",
+    p.add_argument("--profile", choices=get_args(Profile), default=DEFAULT_PROFILE,
                    help="'custom' skips the official row/subject counts (e.g. synthetic data)")  # fmt: skip
     p.add_argument("--architectures", nargs="+", default=None, metavar="NAME",
                    help="default: every registered architecture")  # fmt: skip
-    p.add_argument("--repeats", type=int, default=10, help="runs per architecture (default 10)")
-    p.add_argument("--protocol", choices=["published", "validated"], default="published")
+    p.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="runs per architecture")
+    p.add_argument("--protocol", choices=PROTOCOLS, default=DEFAULT_PROTOCOL)
     p.add_argument("--epochs", type=int, default=None, help="override every recipe's epochs")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--base-seed", type=int, default=0)
+    p.add_argument("--base-seed", type=int, default=DEFAULT_BASE_SEED)
     p.add_argument("--data-home", default=None, help="default $HAR_HOME or ./har-data")
     p.add_argument("--study-id", default=None, help="default: a UTC timestamp")
     p.add_argument("--dispatch", choices=["local", "dask", "deployment"], default="local")

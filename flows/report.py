@@ -17,7 +17,7 @@ def report(study_id: str, data_home: str | None = None) -> str:
     """Write the comparison report of ``runs/<study_id>``; returns the report folder."""
     logger = get_run_logger()
     home = DataHome.resolve(data_home)
-    metrics, histories = load_study(str(home.study_dir(study_id)))
+    metrics, histories = load_study(home.study(study_id))
     previous = find_previous(str(home.reports), study_id, data_sha256(metrics))
     content = build(study_id, metrics, histories, previous)
     for line in content.warnings:

@@ -2,47 +2,48 @@
 
 The ``har-train`` flow with ``dispatch="deployment"`` starts one run of this flow per
 training run (deployment ``har-train-one/gpu``); it writes into the same study layout with
-the same plain function as the task, which also writes the run's record to
-``records/<run_id>.json`` in the study: the dispatching flow reads it from the shared data home.
+the same plain function as the task, including the run's record
+``records/<run_id>.json``: the dispatching flow reads it from the shared data home.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from prefect import flow
 from pydantic import Field
 
-from har_data.layout import DataHome
+from flows.params import ArchitectureName, Device, Epochs, Protocol, StudyId
+from har_models.protocol import DEFAULT_PROTOCOL
 from har_models.results import RunRecord
-from tasks.settings import STUDY_ID_PATTERN, ArchitectureName, Epochs, Protocol
-from tasks.train_run import resolve_training_data, train_one_run
+from har_models.run import RunParams, resolve_training_data, train_one_run
 
 
-@flow(name="har-train-one", persist_result=True, log_prints=True)
+@flow(name="har-train-one", log_prints=True)
 def train_one(
-    study_id: Annotated[str, Field(pattern=STUDY_ID_PATTERN)],
+    study_id: StudyId,
     architecture: ArchitectureName,
     repeat: Annotated[int, Field(ge=0)] = 0,
     seed: Annotated[int, Field(ge=0)] = 0,
-    protocol: Protocol = "published",
+    protocol: Protocol = DEFAULT_PROTOCOL,
     epochs: Epochs | None = None,
-    device: str = "auto",
+    device: Device = "auto",
     data_home: str | None = None,
+    recipe_overrides: dict[str, Any] | None = None,
 ) -> RunRecord:
-    data = resolve_training_data(data_home)
-    study_dir = DataHome.resolve(data_home).study_dir(study_id).resolve()
-    study_dir.mkdir(parents=True, exist_ok=True)
+    """Train (or reuse) one run and write its record into the study folder."""
+    home, data_sha256 = resolve_training_data(data_home)
     return train_one_run(
-        study_dir=str(study_dir),
-        study_id=study_id,
-        architecture=architecture,
-        repeat=repeat,
-        seed=seed,
-        protocol=protocol,
-        train_path=data["train_path"],
-        test_path=data["test_path"],
-        data_sha256=data["data_sha256"],
-        epochs=epochs,
-        device=device,
+        RunParams(
+            study_id=study_id,
+            architecture=architecture,
+            repeat=repeat,
+            seed=seed,
+            protocol=protocol,
+            data_home=str(home.root),
+            data_sha256=data_sha256,
+            epochs=epochs,
+            device=device,
+            recipe_overrides=recipe_overrides or {},
+        )
     )

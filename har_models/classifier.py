@@ -10,7 +10,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from data_contracts.dataset import N_CHANNELS
+from data_contracts.dataset import N_CHANNELS, N_CLASSES, N_STEPS
+
+
+def default_dims() -> dict[str, int]:
+    """The UCI HAR window: what every model is built for unless told otherwise."""
+    return {"n_steps": N_STEPS, "n_channels": N_CHANNELS, "n_classes": N_CLASSES}
 
 
 class Standardize(nn.Module):
@@ -35,13 +40,20 @@ class Standardize(nn.Module):
 
 
 class HarClassifier(nn.Module):
-    """Raw windows (batch, 128, 9) -> logits (batch, 6)."""
+    """Raw windows (batch, n_steps, n_channels) -> logits (batch, n_classes)."""
 
-    def __init__(self, architecture: str, hparams: dict[str, object], net: nn.Module) -> None:
+    def __init__(
+        self,
+        architecture: str,
+        hparams: dict[str, object],
+        net: nn.Module,
+        dims: dict[str, int] | None = None,
+    ) -> None:
         super().__init__()
         self.architecture = architecture
         self.hparams = dict(hparams)
-        self.norm = Standardize()
+        self.dims = dict(dims or default_dims())
+        self.norm = Standardize(self.dims["n_channels"])
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -49,7 +61,7 @@ class HarClassifier(nn.Module):
 
     @torch.inference_mode()
     def predict(self, x: np.ndarray | torch.Tensor, batch_size: int = 1024) -> np.ndarray:
-        """0-based class indices for windows (N, 128, 9), in eval mode."""
+        """0-based class indices for windows (N, n_steps, n_channels), in eval mode."""
         was_training = self.training
         self.eval()
         device = next(self.parameters()).device

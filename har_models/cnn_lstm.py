@@ -26,13 +26,17 @@ class CNNLSTMClassifier(nn.Module):
         units: int = 100,
         dense: int = 100,
         dropout: float = 0.5,
+        *,
+        n_channels: int = N_CHANNELS,
+        n_steps: int = N_STEPS,
+        n_classes: int = N_CLASSES,
     ) -> None:
         super().__init__()
-        if N_STEPS % n_subsequences:
-            raise ValueError(f"n_subsequences={n_subsequences} does not divide {N_STEPS} steps")
+        if n_steps % n_subsequences:
+            raise ValueError(f"n_subsequences={n_subsequences} does not divide {n_steps} steps")
         self.n_sub = n_subsequences
-        self.sub_len = N_STEPS // n_subsequences
-        self.conv1 = nn.Conv1d(N_CHANNELS, filters, kernel)
+        self.sub_len = n_steps // n_subsequences
+        self.conv1 = nn.Conv1d(n_channels, filters, kernel)
         self.conv2 = nn.Conv1d(filters, filters, kernel)
         self.cnn_dropout = nn.Dropout(dropout)
         self.pool = nn.MaxPool1d(2)
@@ -40,7 +44,7 @@ class CNNLSTMClassifier(nn.Module):
         self.lstm = nn.LSTM(pooled * filters, units, batch_first=True)
         self.dropout = nn.Dropout(dropout)
         self.dense = nn.Linear(units, dense)
-        self.out = nn.Linear(dense, N_CLASSES)
+        self.out = nn.Linear(dense, n_classes)
         for layer in (self.conv1, self.conv2, self.dense, self.out):
             init_dense(layer)
         init_lstm(self.lstm)

@@ -52,30 +52,34 @@ class ConvLSTMCell(nn.Module):
 class ConvLSTMClassifier(nn.Module):
     def __init__(
         self,
-        n_steps: int = 4,
+        n_subsequences: int = 4,
         filters: int = 64,
         kernel: int = 3,
         dense: int = 100,
         dropout: float = 0.5,
+        *,
+        n_channels: int = N_CHANNELS,
+        n_steps: int = N_STEPS,
+        n_classes: int = N_CLASSES,
     ) -> None:
         super().__init__()
-        if N_STEPS % n_steps:
-            raise ValueError(f"n_steps={n_steps} does not divide {N_STEPS} steps")
-        self.n_steps = n_steps
-        self.width = N_STEPS // n_steps
-        self.cell = ConvLSTMCell(N_CHANNELS, filters, kernel)
+        if n_steps % n_subsequences:
+            raise ValueError(f"n_subsequences={n_subsequences} does not divide {n_steps} steps")
+        self.n_sub = n_subsequences
+        self.width = n_steps // n_subsequences
+        self.cell = ConvLSTMCell(n_channels, filters, kernel)
         self.dropout = nn.Dropout(dropout)
         self.dense = nn.Linear((self.width - kernel + 1) * filters, dense)
-        self.out = nn.Linear(dense, N_CLASSES)
+        self.out = nn.Linear(dense, n_classes)
         init_dense(self.dense)
         init_dense(self.out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` (batch, 128, 9) -> logits (batch, 6)."""
         b = x.shape[0]
-        seq = x.reshape(b, self.n_steps, self.width, x.shape[2]).transpose(2, 3)  # (b, t, 9, w)
+        seq = x.reshape(b, self.n_sub, self.width, x.shape[2]).transpose(2, 3)  # (b, t, 9, w)
         state = None
-        for t in range(self.n_steps):
+        for t in range(self.n_sub):
             state = self.cell(seq[:, t], state)
         h = state[0].transpose(1, 2).reshape(b, -1)  # Keras flatten order: (width, filters)
         z = torch.relu(self.dense(self.dropout(h)))

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import platform
+import re
+from typing import Final
 
 import torch
 
+DEVICE_PATTERN: Final = r"^(auto|cpu|mps|cuda(:\d+)?)$"
+
 
 def resolve_device(device: str = "auto") -> torch.device:
+    if not re.fullmatch(DEVICE_PATTERN, device):
+        raise ValueError(f"device must be auto, cpu, mps, cuda or cuda:N, got {device!r}")
     if device != "auto":
         dev = torch.device(device)
         if dev.type == "cuda" and not torch.cuda.is_available():

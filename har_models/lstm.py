@@ -12,17 +12,26 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from data_contracts.dataset import N_CHANNELS, N_CLASSES
+from data_contracts.dataset import N_CHANNELS, N_CLASSES, N_STEPS
 from har_models.keras_init import init_dense, init_lstm
 
 
 class LSTMClassifier(nn.Module):
-    def __init__(self, units: int = 100, dense: int = 100, dropout: float = 0.5) -> None:
+    def __init__(
+        self,
+        units: int = 100,
+        dense: int = 100,
+        dropout: float = 0.5,
+        *,
+        n_channels: int = N_CHANNELS,
+        n_steps: int = N_STEPS,
+        n_classes: int = N_CLASSES,
+    ) -> None:
         super().__init__()
-        self.lstm = nn.LSTM(N_CHANNELS, units, batch_first=True)
+        self.lstm = nn.LSTM(n_channels, units, batch_first=True)
         self.dropout = nn.Dropout(dropout)
         self.dense = nn.Linear(units, dense)
-        self.out = nn.Linear(dense, N_CLASSES)
+        self.out = nn.Linear(dense, n_classes)
         init_lstm(self.lstm)
         init_dense(self.dense)
         init_dense(self.out)

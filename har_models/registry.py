@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from torch import nn
 
-from har_models.classifier import HarClassifier
+from har_models.classifier import HarClassifier, default_dims
 from har_models.cnn_lstm import CNNLSTMClassifier
 from har_models.convlstm import ConvLSTMClassifier
 from har_models.lstm import LSTMClassifier
@@ -75,8 +75,12 @@ def get_spec(name: str) -> ArchSpec:
         ) from None
 
 
-def build_model(name: str, hparams: dict[str, object] | None = None) -> HarClassifier:
-    """A freshly initialised model (seed torch before calling for reproducible weights)."""
+def build_model(
+    name: str, hparams: dict[str, object] | None = None, dims: dict[str, int] | None = None
+) -> HarClassifier:
+    """A freshly initialised model (seed torch before calling for reproducible weights);
+    ``dims`` (n_steps, n_channels, n_classes) default to the UCI HAR window."""
     spec = get_spec(name)
     hp = {**spec.hparams, **(hparams or {})}
-    return HarClassifier(name, hp, spec.builder(**hp))
+    d = {**default_dims(), **(dims or {})}
+    return HarClassifier(name, hp, spec.builder(**hp, **d), d)

@@ -1,23 +1,25 @@
 """The record of one training run: the contract between training (writer) and reports (reader).
 
-``runs/<study-id>/metrics.parquet`` holds one row per run with exactly these fields;
-``runs/<study-id>/history/<run_id>.parquet`` holds the per-epoch history of that run;
-``runs/<study-id>/checkpoints/<run_id>.pt`` the checkpoint, and
-``runs/<study-id>/records/<run_id>.json`` the run's own record (so a run trained on another
-machine reports back through the shared data home, not through Prefect's result storage).
+Each run writes ``records/<run_id>.json`` (plain JSON, read back field by field: nothing on
+disk runs code), its history and its checkpoint into the study folder
+(:class:`har_data.layout.StudyLayout`). ``metrics.parquet`` is always rebuilt from every
+record in the folder under the study's lock, so concurrent or partial reruns never drop rows.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import pandas as pd
+from filelock import FileLock
 
-PROTOCOLS = ("published", "validated")
+from har_data.atomic import atomic_path, write_text
+from har_data.layout import StudyLayout
+from har_models.study import run_id as run_id  # re-exported: records are keyed by it
+
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
 
 
@@ -31,7 +33,7 @@ class RunRecord:
     repeat: int
     seed: int
     protocol: str
-    status: str = "completed"  # "completed" | "failed"
+    status: str = "completed"  # "completed" | "failed" | "interrupted"
     error: str = ""
     accuracy: float = float("nan")
     macro_f1: float = float("nan")
@@ -42,7 +44,7 @@ class RunRecord:
     confusion: list[list[int]] = field(default_factory=list)  # rows true, cols predicted
     test_subjects: list[int] = field(default_factory=list)  # ascending
     per_subject_accuracy: list[float] = field(default_factory=list)  # test_subjects order
-    epochs: int = 0  # epochs trained
+    epochs: int = 0  # epochs trained (for the final model)
     best_epoch: int = 0  # epoch whose weights were evaluated (1-based)
     wall_time_s: float = float("nan")
     seconds_per_epoch: float = float("nan")
@@ -54,69 +56,80 @@ class RunRecord:
     version: str = ""
     history_path: str = ""  # relative to the study dir
     checkpoint_path: str = ""  # relative to the study dir
+    cache_key: str = ""  # the inputs that produced this record (training cache)
+    checkpoint_sha256: str = ""  # the checkpoint file this record describes
 
 
 RECORD_FIELDS = tuple(f.name for f in fields(RunRecord))
 
 
-def run_id(architecture: str, repeat: int) -> str:
-    return f"{architecture}-r{repeat:02d}"
+class RecordError(ValueError):
+    """A record file that is not a readable run record."""
 
 
 def atomic_write_parquet(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write to a temp name in the same folder, then rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)
 
 
 def records_frame(records: list[RunRecord]) -> pd.DataFrame:
     return pd.DataFrame([asdict(r) for r in records], columns=list(RECORD_FIELDS))
 
 
-def write_metrics(records: list[RunRecord], study_dir: str | os.PathLike[str]) -> Path:
-    """Write ``metrics.parquet`` for a study (sorted by architecture, repeat)."""
-    df = records_frame(records).sort_values(["architecture", "repeat"], kind="stable")
-    return atomic_write_parquet(df, Path(study_dir) / "metrics.parquet")
+def read_metrics(study: StudyLayout | str | os.PathLike[str]) -> pd.DataFrame:
+    study = StudyLayout.of(study)
+    if not study.metrics.exists():
+        raise FileNotFoundError(f"no metrics table at {study.metrics}: has the study been trained?")
+    return pd.read_parquet(study.metrics)
 
 
-def read_metrics(study_dir: str | os.PathLike[str]) -> pd.DataFrame:
-    path = Path(study_dir) / "metrics.parquet"
-    if not path.exists():
-        raise FileNotFoundError(f"no metrics table at {path}: has the study been trained?")
-    return pd.read_parquet(path)
+def save_record(record: RunRecord, study: StudyLayout | str | os.PathLike[str]) -> Path:
+    """Write one run's record as JSON, atomically."""
+    study = StudyLayout.of(study)
+    return write_text(study.record(record.run_id), json.dumps(asdict(record)))
 
 
-def record_path(study_dir: str | os.PathLike[str], rid: str) -> Path:
-    return Path(study_dir) / "records" / f"{rid}.json"
+def parse_record(text: str | bytes, source: str | os.PathLike[str]) -> RunRecord:
+    """A record from JSON, refusing anything that is not exactly a record's fields."""
+    try:
+        data = json.loads(text)
+    except ValueError as e:  # not JSON, or not UTF-8
+        raise RecordError(f"{source}: not a JSON run record ({e})") from None
+    if not isinstance(data, dict) or not {"study_id", "run_id", "architecture"} <= set(data):
+        raise RecordError(f"{source}: not a run record")
+    unknown = set(data) - set(RECORD_FIELDS)
+    if unknown:
+        raise RecordError(f"{source}: unknown record fields {sorted(unknown)}")
+    return RunRecord(**data)
 
 
-def save_record(record: RunRecord, study_dir: str | os.PathLike[str]) -> Path:
-    """Write one run's record as JSON, atomically (temp name, then rename)."""
-    path = record_path(study_dir, record.run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(record)))
-    os.replace(tmp, path)
-    return path
-
-
-def load_record(study_dir: str | os.PathLike[str], rid: str) -> RunRecord:
-    path = record_path(study_dir, rid)
+def load_record(study: StudyLayout | str | os.PathLike[str], rid: str) -> RunRecord:
+    study = StudyLayout.of(study)
+    path = study.record(rid)
     if not path.exists():
         raise FileNotFoundError(f"no record of run {rid} at {path}")
-    return RunRecord(**json.loads(path.read_text()))
+    return parse_record(path.read_bytes(), path)
 
 
-def load_records(study_dir: str | os.PathLike[str]) -> list[RunRecord]:
+def find_record(study: StudyLayout | str | os.PathLike[str], rid: str) -> RunRecord | None:
+    """The run's record, or None when it is absent or unreadable."""
+    try:
+        return load_record(study, rid)
+    except (RecordError, TypeError, OSError):
+        return None
+
+
+def load_records(study: StudyLayout | str | os.PathLike[str]) -> list[RunRecord]:
     """Every run record saved in a study folder, whichever process or worker wrote it."""
-    paths = sorted((Path(study_dir) / "records").glob("*.json"))
-    return [RunRecord(**json.loads(path.read_text())) for path in paths]
+    study = StudyLayout.of(study)
+    return [parse_record(p.read_bytes(), p) for p in sorted(study.records.glob("*.json"))]
+
+
+def rebuild_metrics(study: StudyLayout | str | os.PathLike[str]) -> Path:
+    """Rewrite ``metrics.parquet`` from every record in the folder, under the study's lock."""
+    study = StudyLayout.of(study)
+    study.root.mkdir(parents=True, exist_ok=True)
+    with FileLock(study.lock):
+        df = records_frame(load_records(study)).sort_values(["architecture", "repeat"])
+        return atomic_write_parquet(df, study.metrics)

@@ -30,20 +30,29 @@ import math
 import torch
 from torch import nn
 
-from data_contracts.dataset import N_CHANNELS, N_CLASSES
+from data_contracts.dataset import N_CHANNELS, N_CLASSES, N_STEPS
 from har_models.keras_init import init_dense, init_lstm
 
 INITS = ("keras", "tf_original")
 
 
 class StackedLSTMClassifier(nn.Module):
-    def __init__(self, hidden: int = 32, layers: int = 2, init: str = "keras") -> None:
+    def __init__(
+        self,
+        hidden: int = 32,
+        layers: int = 2,
+        init: str = "keras",
+        *,
+        n_channels: int = N_CHANNELS,
+        n_steps: int = N_STEPS,
+        n_classes: int = N_CLASSES,
+    ) -> None:
         super().__init__()
         if init not in INITS:
             raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
-        self.inp = nn.Linear(N_CHANNELS, hidden)
+        self.inp = nn.Linear(n_channels, hidden)
         self.lstm = nn.LSTM(hidden, hidden, num_layers=layers, batch_first=True)
-        self.out = nn.Linear(hidden, N_CLASSES)
+        self.out = nn.Linear(hidden, n_classes)
         if init == "keras":
             init_dense(self.inp)
             init_lstm(self.lstm)

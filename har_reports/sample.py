@@ -8,18 +8,19 @@ is consistent: ``accuracy`` is exactly the matrix's trace over its total.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from data_contracts.dataset import ACTIVITIES, OFFICIAL_LABEL_COUNTS, OFFICIAL_SUBJECTS
+from har_data.layout import StudyLayout
 from har_models.results import (
     HISTORY_COLUMNS,
     RunRecord,
     atomic_write_parquet,
+    rebuild_metrics,
     run_id,
-    write_metrics,
+    save_record,
 )
 
 # (true, predicted) activities that take the errors, with their share.
@@ -107,10 +108,11 @@ def make_sample_study(
     data_sha256: str = "0" * 64,
     seed: int = 0,
 ) -> list[RunRecord]:
-    """Write ``metrics.parquet`` and histories for the given accuracies (fractions) per
-    architecture; the repeats listed in ``failed`` are recorded as failed runs instead."""
+    """Write records, histories and ``metrics.parquet`` for the given accuracies (fractions)
+    per architecture; the repeats listed in ``failed`` are recorded as failed runs instead."""
     rng = np.random.default_rng(seed)
-    root = Path(study_dir)
+    study = StudyLayout.of(study_dir)
+    root = study.root
     records = []
     for arch, accs in accuracies.items():
         for repeat, acc in enumerate(accs):
@@ -124,7 +126,7 @@ def make_sample_study(
                 continue
             cm = confusion_for(acc, rng)
             history = history_for(acc, epochs, protocol == "validated", rng)
-            atomic_write_parquet(history, root / "history" / f"{rid}.parquet")
+            atomic_write_parquet(history, study.history(rid))
             records.append(
                 RunRecord(
                     **base,
@@ -139,8 +141,10 @@ def make_sample_study(
                     latency_ms_batch1=0.5,
                     latency_ms_batch256=0.01,
                     device="cpu",
-                    history_path=f"history/{rid}.parquet",
+                    history_path=study.history_rel(rid),
                 )
             )
-    write_metrics(records, root)
+    for record in records:
+        save_record(record, study)
+    rebuild_metrics(study)
     return records

@@ -11,12 +11,15 @@ import os
 from typing import Any
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from prefect.deployments import run_deployment
+from prefect.states import Completed, State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from har_models.device import resolve_device
-from har_models.results import RunRecord, load_record, run_id
-from tasks.training import run_cache_key
+from har_models.results import RunRecord, load_record
+from har_models.run import RunParams
+from tasks.training import reused
 
 TRAIN_ONE_DEPLOYMENT = "har-train-one/gpu"
 
@@ -57,40 +60,29 @@ def make_task_runner(
     return ProcessPoolTaskRunner(max_workers=workers), threads
 
 
+def train_one_parameters(params: RunParams) -> dict[str, Any]:
+    """The ``har-train-one`` flow's parameters for one run."""
+    return params.model_dump(exclude={"threads", "data_sha256"})
+
+
 @task(
     name="dispatch-run",
-    task_run_name="dispatch-{architecture}-r{repeat:02d}",
+    task_run_name="dispatch-{params.architecture}-r{params.repeat:02d}",
     retries=1,
-    cache_key_fn=run_cache_key,
-    persist_result=True,
+    cache_policy=NO_CACHE,
+    persist_result=False,
 )
-def dispatch_run_task(
-    study_dir: str,
-    study_id: str,
-    architecture: str,
-    repeat: int,
-    seed: int,
-    protocol: str,
-    train_path: str,
-    test_path: str,
-    data_sha256: str,
-    epochs: int | None = None,
-    device: str = "auto",
-    threads: int | None = None,
-    timeout_s: float | None = None,
-) -> RunRecord:
+def dispatch_run_task(params: RunParams, timeout_s: float | None = None) -> RunRecord | State:
     """Run one training run as a flow run of the ``har-train-one/gpu`` deployment."""
-    parameters = {
-        "study_id": study_id,
-        "architecture": architecture,
-        "repeat": repeat,
-        "seed": seed,
-        "protocol": protocol,
-        "epochs": epochs,
-        "device": device,
-        "data_home": str(os.path.dirname(os.path.dirname(train_path))),
-    }
-    flow_run = run_deployment(TRAIN_ONE_DEPLOYMENT, parameters=parameters, timeout=timeout_s)
+    record = reused(params)
+    if record is not None:
+        return Completed(name="Cached", data=record, message=f"reused {params.run_id}")
+    flow_run = run_deployment(
+        TRAIN_ONE_DEPLOYMENT,
+        parameters=train_one_parameters(params),
+        timeout=timeout_s,
+        flow_run_name=f"{params.study_id}-{params.run_id}",
+    )
     state = flow_run.state
     if state is None or not state.is_completed():
         raise RuntimeError(
@@ -98,4 +90,4 @@ def dispatch_run_task(
             f"{state.name if state else 'without a state'}"
         )
     # The child wrote its record into the (shared) data home; no result storage is needed.
-    return load_record(study_dir, run_id(architecture, repeat))
+    return load_record(params.study, params.run_id)

@@ -6,9 +6,6 @@ The computing and rendering are pure (``har_reports``); these tasks do the file 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,8 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from har_data.atomic import atomic_dir
+from har_data.layout import StudyLayout
 from har_models.results import read_metrics
 from har_reports.compare import pick_previous
 from har_reports.content import ReportContent, build_report
@@ -33,10 +32,10 @@ def artifact_key(name: str) -> str:
 
 
 @task(name="load-study", cache_policy=NO_CACHE)
-def load_study(study_dir: str) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+def load_study(study: StudyLayout) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """The metrics table and the per-epoch history of every run that has one."""
-    root = Path(study_dir)
-    metrics = read_metrics(root)
+    root = study.root
+    metrics = read_metrics(study)
     histories = {}
     for run_id, rel in zip(metrics["run_id"], metrics["history_path"], strict=True):
         if rel and (root / rel).is_file():
@@ -88,22 +87,9 @@ def _write_files(content: ReportContent, folder: Path) -> None:
 @task(name="write-report", cache_policy=NO_CACHE)
 def write_report(content: ReportContent, report_dir: str) -> str:
     """Write every file into a hidden temp folder, then swap it in: no half-written report."""
-    target = Path(report_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_dir(report_dir) as tmp:
         _write_files(content, tmp)
-        old = None
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-            os.replace(target, old / target.name)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return str(target.resolve())
+    return str(Path(report_dir).resolve())
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:

@@ -1,15 +1,15 @@
-"""Study bookkeeping: metrics table and the Prefect table artifact, refreshed as runs finish."""
+"""Study bookkeeping: the metrics table (rebuilt from every record on disk) and the Prefect
+table artifact, refreshed as runs finish."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from har_models.results import RunRecord, write_metrics
-from tasks.settings import artifact_key
+from flows.params import artifact_key
+from har_data.layout import StudyLayout
+from har_models.results import RunRecord, load_records, rebuild_metrics, save_record
 
 
 def summary_rows(records: list[RunRecord]) -> list[dict[str, object]]:
@@ -29,14 +29,21 @@ def summary_rows(records: list[RunRecord]) -> list[dict[str, object]]:
     ]
 
 
-@task(name="record-progress", cache_policy=NO_CACHE)
-def record_progress(records: list[RunRecord], study_dir: str, total: int) -> str:
-    """Rewrite ``metrics.parquet`` (partial studies are visible) and the table artifact."""
-    path = write_metrics(records, study_dir)
-    study_id = Path(study_dir).name
+@task(name="record-failure", cache_policy=NO_CACHE, persist_result=False)
+def record_failure(record: RunRecord, study: StudyLayout) -> None:
+    """Keep the failure in the study folder: the table and the report list it."""
+    save_record(record, study)
+
+
+@task(name="record-progress", cache_policy=NO_CACHE, persist_result=False)
+def record_progress(study: StudyLayout, total: int) -> str:
+    """Rebuild ``metrics.parquet`` from the records on disk, and the table artifact."""
+    path = rebuild_metrics(study)
+    records = load_records(study)
     create_table_artifact(
         table=summary_rows(records),
-        key=artifact_key(study_id),
-        description=f"Study {study_id}: {len(records)} of {total} runs finished ({path})",
+        key=artifact_key(study.study_id),
+        description=f"Study {study.study_id}: {len(records)} runs recorded of {total} "
+        f"planned ({path})",
     )
     return str(path)

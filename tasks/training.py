@@ -1,48 +1,58 @@
-"""The training flow's Prefect task: :func:`tasks.train_run.train_one_run`, cached on the
-run's inputs and code version, retried on failure."""
+"""The training flow's Prefect task around :func:`har_models.run.train_one_run`.
+
+Prefect gives it retries, a task run per run and logs. Its cache is the run record (plain
+JSON in the study folder), not Prefect's persisted results: a persisted result names its own
+serializer (pickle included), so whoever can write to a shared data home could run code on
+every worker that reads it. A reused run ends in a state named ``Cached``.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-from typing import Any
-
 from prefect import task
-from prefect.context import TaskRunContext
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import Completed, State
 
-from har_models.registry import get_spec
-from tasks.train_run import code_version, train_one_run
+from har_data.settings import get_settings
+from har_models.checkpoint import CheckpointError
+from har_models.results import RecordError, RunRecord
+from har_models.run import RunParams, cache_key, cached_record, train_one_run
 
-
-def run_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    """Same study, data, architecture, recipe, seed, protocol and code -> same result."""
-    spec = get_spec(parameters["architecture"])
-    key = {
-        "study_id": parameters["study_id"],
-        "study_dir": os.fspath(parameters["study_dir"]),
-        "data_sha256": parameters["data_sha256"],
-        "architecture": parameters["architecture"],
-        "repeat": parameters["repeat"],
-        "recipe": spec.recipe.with_overrides(
-            epochs=parameters.get("epochs"), **(parameters.get("recipe_overrides") or {})
-        ).as_dict(),
-        "hparams": spec.hparams,
-        "seed": parameters["seed"],
-        "protocol": parameters["protocol"],
-        "code": code_version(),
-    }
-    return "har-train-" + hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
-
-
-# The flow's task is the plain function itself: cached on :func:`run_cache_key`, retried;
-# the flow sets ``result_storage`` under the data home.
-train_run_task = task(
-    train_one_run,
-    name="train-run",
-    task_run_name="train-{architecture}-r{repeat:02d}",
-    retries=2,
-    retry_delay_seconds=5,
-    cache_key_fn=run_cache_key,
-    persist_result=True,
+# Errors that a second attempt cannot fix: bad parameters or data, a missing file.
+DETERMINISTIC_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    TypeError,
+    KeyError,
+    FileNotFoundError,
+    NotADirectoryError,
+    PermissionError,
+    RecordError,
+    CheckpointError,
 )
+
+
+def retry_transient(task: object, task_run: TaskRun, state: State) -> bool:
+    """Retry crashes and resource errors; never a deterministic error."""
+    exc = state.result(raise_on_failure=False)
+    return not isinstance(exc, DETERMINISTIC_ERRORS)
+
+
+def reused(params: RunParams) -> RunRecord | None:
+    return cached_record(params, cache_key(params))
+
+
+@task(
+    name="train-run",
+    task_run_name="train-{params.architecture}-r{params.repeat:02d}",
+    retries=2,
+    retry_delay_seconds=get_settings().retry_delay_s,
+    retry_condition_fn=retry_transient,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def train_run_task(params: RunParams) -> RunRecord | State:
+    """One run, or its record when :func:`har_models.run.cached_record` accepts it."""
+    record = reused(params)
+    if record is not None:
+        return Completed(name="Cached", data=record, message=f"reused {params.run_id}")
+    return train_one_run(params)

@@ -12,6 +12,8 @@ import torch
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# Retried training runs wait this long (HAR_RETRY_DELAY_S); tests do not wait.
+os.environ.setdefault("HAR_RETRY_DELAY_S", "0")
 # A home of the session's own before prefect is imported anywhere; each test narrows it below.
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="har-prefect-home-")
 
@@ -21,6 +23,22 @@ from har_data.synthetic import make_synthetic_archive
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_ARCHIVE_DEFAULT = REPO.parent / "shared" / "data" / "uci-har" / "UCI HAR Dataset.zip"
+
+
+# Cost classes (pyproject markers): a test is ``e2e`` when its module says so, ``integration``
+# when it needs the Prefect harness, the real archive or a subprocess, else ``unit``.
+INTEGRATION_FIXTURES = {"prefect_harness", "real_archive", "http_server"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("e2e") or item.get_closest_marker("integration"):
+            continue
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & INTEGRATION_FIXTURES:
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)
 
 
 @pytest.fixture(scope="module")

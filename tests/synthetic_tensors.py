@@ -8,6 +8,7 @@ from pathlib import Path
 from har_data.layout import DataHome
 from har_data.synthetic import DEFAULT_SUBJECTS, make_windows
 from har_data.tensors import split_table, write_split
+from har_models.run import RunParams, resolve_training_data
 
 SYNTHETIC_SHA256 = "0" * 63 + "5"
 
@@ -21,3 +22,20 @@ def write_synthetic_tensors(root: Path, n_per_class_subject: int = 8, seed: int 
         table = split_table(x, labels - 1, subjects, metadata={"archive_sha256": SYNTHETIC_SHA256})
         write_split(table, home.split_path(split))
     return home
+
+
+def run_params(home: DataHome, **changes: object) -> RunParams:
+    """Parameters of one quick CPU run on ``home`` (1 epoch of ``lstm``, study ``s``)."""
+    _, sha = resolve_training_data(str(home.root))
+    base: dict[str, object] = {
+        "study_id": "s",
+        "architecture": "lstm",
+        "repeat": 0,
+        "seed": 0,
+        "protocol": "published",
+        "data_home": str(home.root),
+        "data_sha256": sha,
+        "epochs": 1,
+        "device": "cpu",
+    }
+    return RunParams(**{**base, **changes})

@@ -60,12 +60,13 @@ def test_bad_recipe_override_is_rejected_before_training(
     assert not home.study_dir("bad").exists()
 
 
+@pytest.mark.integration
 def test_benchmarks_and_run_function_import_without_prefect() -> None:
     """A lent GPU machine has PyTorch but no Prefect: the benchmarks must not need it."""
     code = (
         "import sys; sys.modules['prefect'] = None; sys.modules['great_expectations'] = None\n"
         "import benchmarks.accuracy, benchmarks.validation, benchmarks.per_subject\n"
-        "import tasks.train_run\n"
+        "import har_models.run\n"
         "print('ok')"
     )
     done = subprocess.run(
@@ -73,22 +74,6 @@ def test_benchmarks_and_run_function_import_without_prefect() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
-
-
-def test_cache_key_covers_recipe_overrides() -> None:
-    """The Prefect task wraps the same function: a recipe variant must not hit the default's
-    cached result."""
-    from tasks.training import run_cache_key
-
-    base = {
-        "study_id": "s", "study_dir": "/x/runs/s", "data_sha256": "0" * 64,
-        "architecture": "stacked_lstm", "repeat": 0, "seed": 0, "protocol": "published",
-    }  # fmt: skip
-    default = run_cache_key(None, base)
-    assert run_cache_key(None, {**base, "recipe_overrides": None}) == default
-    assert run_cache_key(None, {**base, "recipe_overrides": {"shuffle": False}}) == default
-    assert run_cache_key(None, {**base, "recipe_overrides": {"shuffle": True}}) != default
-    assert run_cache_key(None, {**base, "epochs": 1}) != default
 
 
 def test_validated_protocol_and_no_mixing_of_protocols_in_a_study(

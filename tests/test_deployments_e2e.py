@@ -39,7 +39,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from har_data.synthetic import make_synthetic_archive
 from har_models.results import read_metrics
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -17,7 +17,7 @@ from data_contracts.dataset import (
 )
 from har_data.tensors import load_split, read_metadata
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("prefect_harness")]
 
 
 def test_ingest_real_archive(real_archive: Path, tmp_path: Path) -> None:

@@ -11,22 +11,17 @@ import pytest
 from benchmarks.per_subject import main
 from har_models.data import read_split
 from har_models.results import load_record, save_record
-from tasks.train_run import resolve_training_data, train_one_run
-from tests.synthetic_tensors import write_synthetic_tensors
+from har_models.run import train_one_run
+from tests.synthetic_tensors import run_params, write_synthetic_tensors
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_rescores_checkpoints_per_subject_and_leaves_out_mismatches(tmp_path: Path, capsys) -> None:
     home = write_synthetic_tensors(tmp_path / "home", n_per_class_subject=2)
-    data = resolve_training_data(str(home.root))
     study = home.study_dir("old")
     for repeat in (0, 1):
-        train_one_run(
-            study_dir=str(study), study_id="old", architecture="lstm", repeat=repeat,
-            seed=repeat, protocol="published", train_path=data["train_path"],
-            test_path=data["test_path"], data_sha256=data["data_sha256"], epochs=1, device="cpu",
-        )  # fmt: skip
+        train_one_run(run_params(home, study_id="old", repeat=repeat, seed=repeat))
     # Make the records look like ones written before per-subject accuracy was recorded.
     records = [load_record(study, f"lstm-r0{k}") for k in (0, 1)]
     for r in records:

@@ -45,6 +45,7 @@ def saturated(img: np.ndarray) -> np.ndarray:
     return (img.max(axis=2) - img.min(axis=2)) > 80
 
 
+@pytest.mark.e2e
 def test_report_html_renders_its_figures_in_chromium(tmp_path: Path) -> None:
     accs = {"lstm": [0.89, 0.90, 0.88], "cnn_lstm": [0.905, 0.91, 0.915]}
     make_sample_study(tmp_path / "study", accs)

@@ -11,13 +11,13 @@ import torch
 from pydantic import ValidationError
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
+from flows.params import TrainSettings, artifact_key
 from har_models.data import Split, read_split, subject_split, validation_subjects
 from har_models.metrics import score
 from har_models.registry import get_spec
 from har_models.results import HISTORY_COLUMNS, RECORD_FIELDS, load_records
+from har_models.run import RunParams, resolve_training_data, train_one_run
 from har_models.training import epoch_batches, evaluate, fit
-from tasks.settings import TrainSettings, artifact_key
-from tasks.train_run import resolve_training_data, train_one_run
 from tests.synthetic_tensors import SYNTHETIC_SHA256, write_synthetic_tensors
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -147,20 +147,20 @@ def test_standardization_fitted_on_training_data_only(splits: tuple[Split, Split
 
 def test_train_one_run_records_every_field(tmp_path: Path) -> None:
     home = write_synthetic_tensors(tmp_path, n_per_class_subject=2)
-    data = resolve_training_data(str(home.root))
+    _, sha = resolve_training_data(str(home.root))
     study = tmp_path / "runs" / "s"
     record = train_one_run(
-        study_dir=str(study),
-        study_id="s",
-        architecture="stacked_lstm",
-        repeat=3,
-        seed=3,
-        protocol="validated",
-        train_path=data["train_path"],
-        test_path=data["test_path"],
-        data_sha256=data["data_sha256"],
-        epochs=2,
-        device="cpu",
+        RunParams(
+            study_id="s",
+            architecture="stacked_lstm",
+            repeat=3,
+            seed=3,
+            protocol="validated",
+            data_home=str(home.root),
+            data_sha256=sha,
+            epochs=2,
+            device="cpu",
+        )
     )
     assert record.run_id == "stacked_lstm-r03" and record.protocol == "validated"
     assert record.data_sha256 == SYNTHETIC_SHA256 and record.status == "completed"
@@ -172,23 +172,12 @@ def test_train_one_run_records_every_field(tmp_path: Path) -> None:
     assert set(RECORD_FIELDS) == set(vars(record))
     assert load_records(study) == [record]  # the JSON record other processes read back
     with pytest.raises(ValueError, match="differs from expected"):
-        train_one_run(**{**_args(data, study), "data_sha256": "f" * 64})
-
-
-def _args(data: dict[str, str], study: Path) -> dict[str, object]:
-    return {
-        "study_dir": str(study),
-        "study_id": "s",
-        "architecture": "lstm",
-        "repeat": 0,
-        "seed": 0,
-        "protocol": "published",
-        "train_path": data["train_path"],
-        "test_path": data["test_path"],
-        "data_sha256": data["data_sha256"],
-        "epochs": 1,
-        "device": "cpu",
-    }
+        train_one_run(
+            RunParams(
+                study_id="s", architecture="lstm", repeat=0, seed=0, protocol="published",
+                data_home=str(home.root), data_sha256="f" * 64, epochs=1, device="cpu",
+            )
+        )  # fmt: skip
 
 
 def test_missing_tensors_name_the_path(tmp_path: Path) -> None:

@@ -1,0 +1,26 @@
+"""The evaluation protocols every result is labelled with: their names and what they mean.
+
+- ``published``: the recipe's fixed number of epochs on the whole training split, then one
+  evaluation on test; how the original tutorials reported their figures.
+- ``validated``: what must be chosen (the number of epochs) is chosen on whole held-out
+  training subjects; the test split is only scored once at the end.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+Protocol = Literal["published", "validated"]
+PROTOCOLS: Final[tuple[str, ...]] = get_args(Protocol)
+DEFAULT_PROTOCOL: Final[Protocol] = "published"
+
+DESCRIPTIONS: Final[dict[str, str]] = {
+    "published": "fixed epochs from the recipe on all training subjects, scored once on test",
+    "validated": "epochs chosen on held-out training subjects, scored once on test",
+}
+
+
+def check_protocol(protocol: str) -> Protocol:
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")
+    return protocol  # type: ignore[return-value]

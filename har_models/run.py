@@ -1,0 +1,220 @@
+"""One (architecture, repeat) run from its parameters to its record: read the tensors, fit,
+score test once, write history, checkpoint and record into the study folder.
+
+No Prefect here: the training flow's task, the ``har-train-one`` flow and the benchmarks
+all call :func:`train_one_run`. Its result cache is the run record itself (plain JSON):
+a run whose record, history and checkpoint exist and match its :func:`cache_key` is not
+trained again, and a per-run file lock makes concurrent trainings of one study cooperate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from filelock import FileLock
+from pydantic import BaseModel, ConfigDict, Field
+
+from har_data.layout import DataHome, StudyLayout
+from har_data.tensors import package_version
+from har_models.checkpoint import save_checkpoint
+from har_models.data import data_sha256 as read_data_sha256
+from har_models.data import read_split, subject_split
+from har_models.protocol import Protocol, check_protocol
+from har_models.registry import Recipe, get_spec
+from har_models.results import RunRecord, atomic_write_parquet, find_record, save_record
+from har_models.study import run_id
+from har_models.training import evaluate, fit, latency_ms_per_window
+
+# Every package a run executes: a change to any of them invalidates cached runs.
+CODE_PACKAGES = ("har_models", "har_data", "data_contracts")
+SOURCE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def code_version(root: Path = SOURCE_ROOT) -> str:
+    """Package version + hash of the source of every package a run executes."""
+    digest = hashlib.sha256()
+    for package in CODE_PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            digest.update(rel.encode() + b"\0" + path.read_bytes())
+    return f"{package_version()}+{digest.hexdigest()[:12]}"
+
+
+class RunParams(BaseModel):
+    """Everything that defines one run (the training task's one parameter)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    study_id: str
+    architecture: str
+    repeat: int = Field(ge=0)
+    seed: int = Field(ge=0)
+    protocol: Protocol
+    data_home: str  # absolute
+    data_sha256: str
+    epochs: int | None = Field(None, ge=1)
+    device: str = "auto"
+    threads: int | None = Field(None, ge=1)  # torch threads; does not change the result's key
+    recipe_overrides: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        return run_id(self.architecture, self.repeat)
+
+    @property
+    def home(self) -> DataHome:
+        return DataHome.resolve(self.data_home)
+
+    @property
+    def study(self) -> StudyLayout:
+        return self.home.study(self.study_id)
+
+    def recipe(self) -> Recipe:
+        spec = get_spec(self.architecture)
+        return spec.recipe.with_overrides(epochs=self.epochs, **self.recipe_overrides)
+
+
+def cache_key(params: RunParams, code: str | None = None) -> str:
+    """Same study, data, architecture, recipe, hyperparameters, seed, protocol and code ->
+    the same run; device and threads are where it runs, not what it is."""
+    key = {
+        "study_id": params.study_id,
+        "data_sha256": params.data_sha256,
+        "architecture": params.architecture,
+        "repeat": params.repeat,
+        "recipe": params.recipe().as_dict(),
+        "hparams": get_spec(params.architecture).hparams,
+        "seed": params.seed,
+        "protocol": params.protocol,
+        "code": code or code_version(),
+    }
+    return "har-train-" + hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cached_record(params: RunParams, key: str) -> RunRecord | None:
+    """The run's record when it is complete, made from these inputs, and what it refers to
+    (history, checkpoint with the recorded hash) is still there; else None."""
+    study = params.study
+    record = find_record(study, params.run_id)
+    if record is None or record.status != "completed" or record.cache_key != key:
+        return None
+    history, checkpoint = study.root / record.history_path, study.root / record.checkpoint_path
+    if not (record.history_path and history.is_file() and checkpoint.is_file()):
+        return None
+    if record.checkpoint_sha256 != sha256_of(checkpoint):
+        return None
+    return record
+
+
+def resolve_training_data(data_home: str | None) -> tuple[DataHome, str]:
+    """The data home (absolute) and its data sha256; a clear error if no tensors exist."""
+    home = DataHome.resolve(data_home)
+    for split in ("train", "test"):
+        path = home.split_path(split)
+        if not path.is_file():
+            raise FileNotFoundError(f"no {split} tensors at {path}: run the ingest flow first")
+    return home, read_data_sha256(home.split_path("train"))
+
+
+def train_one_run(params: RunParams) -> RunRecord:
+    """The run's record: reused when :func:`cached_record` accepts it, else trained now.
+
+    Test is only scored, after training and selection. A per-run lock serializes two
+    processes asked for the same run; the second one then finds the first one's record."""
+    study = params.study
+    study.records.mkdir(parents=True, exist_ok=True)
+    key = cache_key(params)
+    with FileLock(study.records / f".{params.run_id}.lock"):
+        record = cached_record(params, key)
+        if record is not None:
+            return record
+        record = _train(params)
+        record.cache_key = key
+        record.checkpoint_sha256 = sha256_of(study.root / record.checkpoint_path)
+        save_record(record, study)
+        return record
+
+
+def _train(params: RunParams) -> RunRecord:
+    if params.threads:
+        torch.set_num_threads(params.threads)
+    protocol = check_protocol(params.protocol)
+    recipe = params.recipe()
+    home, study, rid = params.home, params.study, params.run_id
+    train_path, test_path = home.split_path("train"), home.split_path("test")
+    found = read_data_sha256(train_path)
+    if params.data_sha256 and found != params.data_sha256:
+        raise ValueError(
+            f"{train_path}: data sha256 {found} differs from expected {params.data_sha256}"
+        )
+    train, test = read_split(train_path), read_split(test_path)
+    arch, seed, device = params.architecture, params.seed, params.device
+    if protocol == "validated":
+        fit_set, val_set = subject_split(train, seed)
+        result = fit(
+            arch, fit_set.x, fit_set.y, seed=seed, recipe=recipe, device=device,
+            x_val=val_set.x, y_val=val_set.y,
+        )  # fmt: skip
+    else:
+        result = fit(arch, train.x, train.y, seed=seed, recipe=recipe, device=device)
+    scores, _ = evaluate(result.model, test.x, test.y, subjects=test.subject)
+    atomic_write_parquet(result.history, study.history(rid))
+    save_checkpoint(
+        result.model,
+        study.checkpoint(rid),
+        data_sha256=found,
+        extra={"recipe": recipe.as_dict(), "seed": seed, "protocol": protocol, "run_id": rid},
+    )
+    sample = test.x[:256]
+    return RunRecord(
+        study_id=params.study_id,
+        run_id=rid,
+        architecture=arch,
+        repeat=params.repeat,
+        seed=seed,
+        protocol=protocol,
+        accuracy=scores.accuracy,
+        macro_f1=scores.macro_f1,
+        weighted_f1=scores.weighted_f1,
+        per_class_precision=scores.per_class_precision,
+        per_class_recall=scores.per_class_recall,
+        per_class_f1=scores.per_class_f1,
+        confusion=scores.confusion,
+        test_subjects=scores.subjects,
+        per_subject_accuracy=scores.per_subject_accuracy,
+        epochs=result.epochs,
+        best_epoch=result.best_epoch,
+        wall_time_s=result.wall_time_s,
+        seconds_per_epoch=result.seconds_per_epoch,
+        n_params=sum(p.numel() for p in result.model.parameters() if p.requires_grad),
+        latency_ms_batch1=latency_ms_per_window(result.model, sample[:1], 1, repeats=10),
+        latency_ms_batch256=latency_ms_per_window(result.model, sample, 256, repeats=2, warmup=1),
+        device=result.device,
+        data_sha256=found,
+        version=code_version(),
+        history_path=study.history_rel(rid),
+        checkpoint_path=study.checkpoint_rel(rid),
+    )
+
+
+def failed_record(params: RunParams, error: BaseException, status: str = "failed") -> RunRecord:
+    """The row of a run that failed (after its retries) or was interrupted."""
+    return RunRecord(
+        study_id=params.study_id,
+        run_id=params.run_id,
+        architecture=params.architecture,
+        repeat=params.repeat,
+        seed=params.seed,
+        protocol=params.protocol,
+        status=status,
+        error=f"{type(error).__name__}: {error}"[:2000],
+        version=code_version(),
+    )
