@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from typing import Literal, get_args
 
 from torch import nn
 
@@ -14,18 +15,22 @@ from har_models.classifier import HarClassifier, default_dims
 from har_models.cnn_lstm import CNNLSTMClassifier
 from har_models.convlstm import ConvLSTMClassifier
 from har_models.lstm import LSTMClassifier
+from har_models.notebook_lstm import lstm128, lstm128_64
 from har_models.stacked_lstm import StackedLSTMClassifier
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How the original trained the model (Keras Adam defaults: eps 1e-7)."""
+    """How the original trained the model (Keras optimizer defaults: eps 1e-7)."""
 
     epochs: int
     batch_size: int
     lr: float = 1e-3
     weight_decay: float = 0.0  # L2 as Adam's coupled weight decay (= grad of wd/2 * ||w||^2)
     eps: float = 1e-7
+    optimizer: str = "adam"  # "adam" | "rmsprop" (Keras RMSprop: rho, eps outside the sqrt)
+    rho: float = 0.9  # RMSprop's decay (Keras default)
+    loss: str = "cross_entropy"  # har_models.losses: "cross_entropy" | "keras_sigmoid"
     standardize: bool = False  # the originals fed raw signals
     shuffle: bool = True  # False: consecutive batches in file order, wrapping (the TF original)
     patience: int | None = None  # `validated` protocol: stop after this many epochs w/o gain
@@ -37,6 +42,10 @@ class Recipe:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
+Family = Literal["seed port", "baseline", "new"]
+FAMILIES: tuple[str, ...] = get_args(Family)
+
+
 @dataclass(frozen=True)
 class ArchSpec:
     name: str
@@ -45,6 +54,7 @@ class ArchSpec:
     hparams: dict[str, object] = field(default_factory=dict)
     keras_params: int | None = None  # the original's parameter count, where published
     note: str = ""
+    family: Family = "seed port"  # a published model ported, a classical baseline, or ours
 
 
 REGISTRY: dict[str, ArchSpec] = {
@@ -59,6 +69,20 @@ REGISTRY: dict[str, ArchSpec] = {
             Recipe(300, 1500, lr=2.5e-3, weight_decay=1.5e-3, patience=50, shuffle=False),
             keras_params=None,
             note="TensorFlow original; no published count",
+        ),
+        ArchSpec(
+            "lstm128",
+            lstm128,
+            Recipe(30, 32, optimizer="rmsprop", loss="keras_sigmoid", patience=10),
+            keras_params=71_430,
+            note="HAR_LSTM notebook, 1 layer",
+        ),
+        ArchSpec(
+            "lstm128_64",
+            lstm128_64,
+            Recipe(30, 32, optimizer="rmsprop", loss="keras_sigmoid", patience=10),
+            keras_params=120_454,
+            note="HAR_LSTM notebook, 2 layers",
         ),
     )
 }

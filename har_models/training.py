@@ -21,6 +21,7 @@ from torch import nn
 
 from har_models.classifier import HarClassifier
 from har_models.device import device_name, resolve_device
+from har_models.losses import loss_function
 from har_models.metrics import Scores, score
 from har_models.registry import Recipe, build_model, get_spec
 from har_models.results import HISTORY_COLUMNS
@@ -43,16 +44,35 @@ def _as_tensors(x: np.ndarray, y: np.ndarray, device: torch.device) -> tuple[tor
     return xt, torch.as_tensor(np.asarray(y, dtype=np.int64)).to(device)
 
 
+def make_optimizer(recipe: Recipe, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    """The recipe's optimizer with Keras' conventions (eps; RMSprop's eps outside the sqrt,
+    as PyTorch's, and its mean-square accumulator starting at zero, as Keras 2)."""
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(
+            params, lr=recipe.lr, eps=recipe.eps, weight_decay=recipe.weight_decay
+        )
+    if recipe.optimizer == "rmsprop":
+        return torch.optim.RMSprop(
+            params, lr=recipe.lr, alpha=recipe.rho, eps=recipe.eps, weight_decay=recipe.weight_decay
+        )
+    raise ValueError(f"unknown optimizer {recipe.optimizer!r}; optimizers: adam, rmsprop")
+
+
 @torch.inference_mode()
 def _loss_and_predictions(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int = 1024,
+    loss: str = "cross_entropy",
 ) -> tuple[float, torch.Tensor]:
     model.eval()
+    loss_fn = loss_function(loss)
     total = torch.zeros((), device=x.device, dtype=torch.float64)
     preds = []
     for i in range(0, len(x), batch_size):
         logits = model(x[i : i + batch_size])
-        total += nn.functional.cross_entropy(logits, y[i : i + batch_size], reduction="sum")
+        total += loss_fn(logits, y[i : i + batch_size], reduction="sum")
         preds.append(logits.argmax(1))
     return float(total) / max(len(x), 1), torch.cat(preds)
 
@@ -99,8 +119,8 @@ def fit(
     xv, yv = _as_tensors(x_val, y_val, dev) if validated else (None, None)
 
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=recipe.lr, eps=recipe.eps, weight_decay=recipe.weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
+    opt = make_optimizer(recipe, params)
+    loss_fn = loss_function(recipe.loss)
     gen = torch.Generator().manual_seed(seed)
     n = len(xt)
     rows: list[dict[str, float]] = []
@@ -130,7 +150,7 @@ def fit(
         }
         stop = False
         if validated:
-            val_loss, pred = _loss_and_predictions(model, xv, yv)
+            val_loss, pred = _loss_and_predictions(model, xv, yv, loss=recipe.loss)
             row["val_loss"] = val_loss
             row["val_accuracy"] = float((pred == yv).float().mean())
             if val_loss < best[0]:
