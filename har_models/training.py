@@ -8,10 +8,10 @@ dropout the seeded global one: on CPU the same seed gives the same metrics. Sele
 
 from __future__ import annotations
 
-import copy
 import math
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +25,17 @@ from har_models.losses import loss_function
 from har_models.metrics import Scores, score
 from har_models.registry import Recipe, build_model, get_spec
 from har_models.results import HISTORY_COLUMNS
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    """What :func:`fit` tells its ``on_epoch`` callback after each epoch."""
+
+    epoch: int
+    epochs: int  # planned
+    row: dict[str, float]  # the history row (HISTORY_COLUMNS)
+    model: nn.Module
+    val_predictions: torch.Tensor | None  # class indices on the validation windows
 
 
 @dataclass
@@ -103,10 +114,12 @@ def fit(
     x_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None,
     hparams: dict[str, object] | None = None,
+    on_epoch: Callable[[EpochReport], None] | None = None,
 ) -> FitResult:
-    """Train one model. With ``x_val`` the weights of the best validation-loss epoch are
-    kept (early stop after ``recipe.patience`` epochs without improvement); without it all
-    ``recipe.epochs`` are trained and the last weights kept (the published protocol)."""
+    """Train one model for ``recipe.epochs`` epochs and keep the last weights. With ``x_val``
+    every epoch is also scored on those windows (loss and accuracy in the history), and
+    training stops after ``recipe.patience`` epochs without a lower validation loss; the
+    epoch to keep is chosen from the history afterwards (:mod:`har_models.selection`)."""
     recipe = recipe or get_spec(architecture).recipe
     dev = resolve_device(device)
     torch.manual_seed(seed)
@@ -124,7 +137,7 @@ def fit(
     gen = torch.Generator().manual_seed(seed)
     n = len(xt)
     rows: list[dict[str, float]] = []
-    best = (math.inf, 0, None)  # (val loss, epoch, state)
+    best = (math.inf, 0)  # (val loss, epoch)
     start = time.perf_counter()
     for epoch in range(1, recipe.epochs + 1):
         t0 = time.perf_counter()
@@ -148,25 +161,24 @@ def fit(
             "val_loss": math.nan,
             "val_accuracy": math.nan,
         }
-        stop = False
+        stop, pred = False, None
         if validated:
             val_loss, pred = _loss_and_predictions(model, xv, yv, loss=recipe.loss)
             row["val_loss"] = val_loss
             row["val_accuracy"] = float((pred == yv).float().mean())
             if val_loss < best[0]:
-                best = (val_loss, epoch, copy.deepcopy(model.state_dict()))
+                best = (val_loss, epoch)
             stop = recipe.patience is not None and epoch - best[1] >= recipe.patience
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         row["seconds"] = time.perf_counter() - t0
         rows.append(row)
+        if on_epoch is not None:
+            on_epoch(EpochReport(epoch, recipe.epochs, row, model, pred))
         if stop:
             break
     wall = time.perf_counter() - start
     best_epoch = len(rows)
-    if validated and best[2] is not None:
-        model.load_state_dict(best[2])
-        best_epoch = best[1]
     model.eval()
     history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
     return FitResult(
