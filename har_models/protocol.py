@@ -16,8 +16,15 @@ DEFAULT_PROTOCOL: Final[Protocol] = "published"
 
 DESCRIPTIONS: Final[dict[str, str]] = {
     "published": "fixed epochs from the recipe on all training subjects, scored once on test",
-    "validated": "epochs chosen on held-out training subjects, scored once on test",
+    "validated": "epochs chosen on held-out training subjects, then a refit on all of them "
+    "for that many epochs, scored once on test",
 }
+# ``validated``: the rule that picks the epoch count, and how far the selection run looks
+# (a multiple of the recipe's epochs). Both chosen on training subjects only
+# (benchmarks/selection.py, BENCHMARKS.md "Choosing the epoch-selection rule").
+SELECTION_RULE: Final = "min_val_loss"
+SELECTION_FACTOR: Final = 1.0
+VALIDATION_FRACTION: Final = 0.2  # of the training subjects, held out whole
 
 
 def check_protocol(protocol: str) -> Protocol:

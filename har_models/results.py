@@ -21,6 +21,10 @@ from har_data.layout import StudyLayout
 from har_models.study import run_id as run_id  # re-exported: records are keyed by it
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
+# A run's history file: HISTORY_COLUMNS plus ``phase``: "train" (the model that was scored),
+# or under the ``validated`` protocol "select" (held-out subjects scored every epoch) and
+# "refit" (the scored model, trained on every training subject for the chosen epochs).
+PHASES = ("train", "select", "refit")
 
 
 @dataclass

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,13 +22,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from har_data.layout import DataHome, StudyLayout
 from har_data.tensors import package_version
 from har_models.checkpoint import save_checkpoint
+from har_models.data import Split, read_split, subject_split
 from har_models.data import data_sha256 as read_data_sha256
-from har_models.data import read_split, subject_split
-from har_models.protocol import Protocol, check_protocol
+from har_models.protocol import (
+    SELECTION_FACTOR,
+    SELECTION_RULE,
+    VALIDATION_FRACTION,
+    Protocol,
+    check_protocol,
+)
 from har_models.registry import Recipe, get_spec
 from har_models.results import RunRecord, atomic_write_parquet, find_record, save_record
+from har_models.selection import select_epoch
 from har_models.study import run_id
-from har_models.training import evaluate, fit, latency_ms_per_window
+from har_models.training import FitResult, evaluate, fit, latency_ms_per_window
 
 # Every package a run executes: a change to any of them invalidates cached runs.
 CODE_PACKAGES = ("har_models", "har_data", "data_contracts")
@@ -158,15 +166,12 @@ def _train(params: RunParams) -> RunRecord:
     train, test = read_split(train_path), read_split(test_path)
     arch, seed, device = params.architecture, params.seed, params.device
     if protocol == "validated":
-        fit_set, val_set = subject_split(train, seed)
-        result = fit(
-            arch, fit_set.x, fit_set.y, seed=seed, recipe=recipe, device=device,
-            x_val=val_set.x, y_val=val_set.y,
-        )  # fmt: skip
+        result, history = fit_validated(params, recipe, train)
     else:
         result = fit(arch, train.x, train.y, seed=seed, recipe=recipe, device=device)
+        history = result.history.assign(phase="train")
     scores, _ = evaluate(result.model, test.x, test.y, subjects=test.subject)
-    atomic_write_parquet(result.history, study.history(rid))
+    atomic_write_parquet(history, study.history(rid))
     save_checkpoint(
         result.model,
         study.checkpoint(rid),
@@ -192,7 +197,7 @@ def _train(params: RunParams) -> RunRecord:
         per_subject_accuracy=scores.per_subject_accuracy,
         epochs=result.epochs,
         best_epoch=result.best_epoch,
-        wall_time_s=result.wall_time_s,
+        wall_time_s=float(history["seconds"].sum()),
         seconds_per_epoch=result.seconds_per_epoch,
         n_params=sum(p.numel() for p in result.model.parameters() if p.requires_grad),
         latency_ms_batch1=latency_ms_per_window(result.model, sample[:1], 1, repeats=10),
@@ -203,6 +208,31 @@ def _train(params: RunParams) -> RunRecord:
         history_path=study.history_rel(rid),
         checkpoint_path=study.checkpoint_rel(rid),
     )
+
+
+def fit_validated(
+    params: RunParams, recipe: Recipe, train: Split
+) -> tuple[FitResult, pd.DataFrame]:
+    """The ``validated`` protocol: choose the epoch count on held-out training subjects,
+    then refit on every training subject for that many epochs (same seed). Returns the
+    refit and the history of both phases; the test split is not touched here."""
+    fit_set, val_set = subject_split(train, params.seed, VALIDATION_FRACTION)
+    search = recipe.with_overrides(epochs=max(1, round(SELECTION_FACTOR * recipe.epochs)))
+    selection = fit(
+        params.architecture, fit_set.x, fit_set.y, seed=params.seed, recipe=search,
+        device=params.device, x_val=val_set.x, y_val=val_set.y,
+    )  # fmt: skip
+    h = selection.history
+    chosen = select_epoch(h["val_loss"].to_numpy(), h["val_accuracy"].to_numpy(), SELECTION_RULE)
+    refit = fit(
+        params.architecture, train.x, train.y, seed=params.seed,
+        recipe=recipe.with_overrides(epochs=chosen), device=params.device,
+    )  # fmt: skip
+    refit.best_epoch = chosen
+    history = pd.concat(
+        [h.assign(phase="select"), refit.history.assign(phase="refit")], ignore_index=True
+    )
+    return refit, history
 
 
 def failed_record(params: RunParams, error: BaseException, status: str = "failed") -> RunRecord:

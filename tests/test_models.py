@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -20,13 +21,29 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # Keras counts from the published models; PyTorch's LSTM keeps a second bias vector per
 # layer (bias_hh), held at zero and frozen: trainable == Keras, total == Keras + 4*hidden*layers.
-KERAS_PARAMS = {"lstm": 54_706, "cnn_lstm": 423_650, "convlstm": 249_026}
-FROZEN_BIAS_HH = {"lstm": 4 * 100, "cnn_lstm": 4 * 100, "convlstm": 0, "stacked_lstm": 2 * 4 * 32}
+KERAS_PARAMS = {
+    "lstm": 54_706,
+    "cnn_lstm": 423_650,
+    "convlstm": 249_026,
+    "lstm128": 71_430,  # the HAR_LSTM notebook's model.summary()
+    "lstm128_64": 120_454,
+}
+FROZEN_BIAS_HH = {
+    "lstm": 4 * 100,
+    "cnn_lstm": 4 * 100,
+    "convlstm": 0,
+    "stacked_lstm": 2 * 4 * 32,
+    "lstm128": 4 * 128,
+    "lstm128_64": 4 * 128 + 4 * 64,
+}
 # stacked_lstm: dense 9*32+32, two LSTM(32) layers 4*(32*64+32) each, output 32*6+6.
 STACKED_PARAMS = (9 * 32 + 32) + 2 * 4 * (32 * 64 + 32) + (32 * 6 + 6)
 
 
-@pytest.mark.parametrize("name", ARCHITECTURES)
+DEEP = [n for n in ARCHITECTURES if n in FROZEN_BIAS_HH]
+
+
+@pytest.mark.parametrize("name", DEEP)
 def test_output_shape_and_param_count(name: str) -> None:
     torch.manual_seed(0)
     model = build_model(name)
@@ -64,19 +81,27 @@ def test_recipes_match_the_originals() -> None:
         2.5e-3,
         1.5e-3,
     )
-    assert all(spec.recipe.eps == 1e-7 for spec in REGISTRY.values())
+    assert all(REGISTRY[n].recipe.eps == 1e-7 for n in DEEP)
     # Keras' fit shuffles; the TF original walks the training file in order
-    assert [spec.recipe.shuffle for spec in REGISTRY.values()] == [True, True, True, False]
+    assert {n: REGISTRY[n].recipe.shuffle for n in DEEP if not REGISTRY[n].recipe.shuffle} == {
+        "stacked_lstm": False
+    }
+    for name in ("lstm128", "lstm128_64"):  # the HAR_LSTM notebook
+        r = get_spec(name).recipe
+        assert (r.epochs, r.batch_size, r.optimizer, r.lr, r.rho, r.eps, r.loss) == (
+            30, 32, "rmsprop", 1e-3, 0.9, 1e-7, "keras_sigmoid",
+        )  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ARCHITECTURES)
+@pytest.mark.parametrize("name", DEEP)
 def test_learns_a_separable_set(name: str, tmp_path: Path) -> None:
     home = write_synthetic_tensors(tmp_path, n_per_class_subject=4)
     train, test = read_split(home.split_path("train")), read_split(home.split_path("test"))
     # Small data: smaller batches and a higher rate than the recipe, so 4 epochs suffice.
-    recipe = get_spec(name).recipe.with_overrides(
-        epochs=4, batch_size=32, lr=2e-2, standardize=True
-    )
+    base = get_spec(name).recipe
+    # RMSprop takes bigger early steps: a smaller rate and a few more epochs
+    lr, epochs = (2e-2, 4) if base.optimizer == "adam" else (5e-3, 8)
+    recipe = base.with_overrides(epochs=epochs, batch_size=32, lr=lr, standardize=True)
     result = fit(name, train.x, train.y, seed=0, recipe=recipe, device="cpu")
     scores, _ = evaluate(result.model, test.x, test.y)
     assert scores.accuracy > 0.5  # chance is 1/6
@@ -107,3 +132,35 @@ def test_stacked_lstm_tf_original_init() -> None:
 def test_stacked_lstm_rejects_unknown_init() -> None:
     with pytest.raises(ValueError, match="init must be one of keras, tf_original, got 'glorot'"):
         build_model("stacked_lstm", {"init": "glorot"})
+
+
+def test_keras_sigmoid_loss_is_keras_categorical_crossentropy_on_sigmoid_outputs() -> None:
+    """Keras: outputs / their sum, clipped to [1e-7, 1 - 1e-7], then -sum(target * log)."""
+    from har_models.losses import keras_sigmoid_loss
+
+    torch.manual_seed(0)
+    logits = 4 * torch.randn(7, 6, dtype=torch.float64)
+    target = torch.tensor([0, 1, 2, 3, 4, 5, 0])
+    out = torch.sigmoid(logits).numpy()
+    out = out / out.sum(-1, keepdims=True)
+    out = out.clip(1e-7, 1 - 1e-7)
+    keras = -(torch.nn.functional.one_hot(target, 6).numpy() * np.log(out)).sum(-1).mean()
+    assert float(keras_sigmoid_loss(logits, target)) == pytest.approx(keras, rel=1e-12)
+
+
+def test_rmsprop_follows_keras_update_rule() -> None:
+    """Keras RMSprop: ms = rho*ms + (1-rho)*g^2 (ms starts at 0); w -= lr*g/(sqrt(ms)+eps)."""
+    from har_models.registry import Recipe
+    from har_models.training import make_optimizer
+
+    recipe = Recipe(1, 1, lr=1e-3, eps=1e-7, optimizer="rmsprop", rho=0.9)
+    w = torch.nn.Parameter(torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64))
+    opt = make_optimizer(recipe, [w])
+    ms, ref = np.zeros(3), w.detach().numpy().copy()
+    for step in range(3):
+        g = np.array([0.1, -0.2, 0.3]) * (step + 1)
+        w.grad = torch.tensor(g)
+        opt.step()
+        ms = 0.9 * ms + 0.1 * g**2
+        ref = ref - 1e-3 * g / (np.sqrt(ms) + 1e-7)
+    assert np.allclose(w.detach().numpy(), ref, rtol=0, atol=1e-12)

@@ -14,9 +14,11 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 from flows.params import TrainSettings, artifact_key
 from har_models.data import Split, read_split, subject_split, validation_subjects
 from har_models.metrics import score
-from har_models.registry import get_spec
+from har_models.protocol import SELECTION_RULE
+from har_models.registry import ARCHITECTURES, get_spec
 from har_models.results import HISTORY_COLUMNS, RECORD_FIELDS, load_records
-from har_models.run import RunParams, resolve_training_data, train_one_run
+from har_models.run import RunParams, fit_validated, resolve_training_data, train_one_run
+from har_models.selection import select_epoch
 from har_models.training import epoch_batches, evaluate, fit
 from tests.synthetic_tensors import SYNTHETIC_SHA256, write_synthetic_tensors
 
@@ -119,22 +121,42 @@ def test_validation_holds_out_whole_training_subjects(splits: tuple[Split, Split
     assert len(validation_subjects(many, 0)) == 4
 
 
-def test_validated_protocol_keeps_best_validation_epoch(splits: tuple[Split, Split]) -> None:
+def test_validated_protocol_chooses_epochs_on_held_out_subjects_then_refits(
+    splits: tuple[Split, Split],
+) -> None:
+    """The epoch count comes from the held-out subjects' history by the protocol's rule; the
+    scored model is a refit on every training subject for that many epochs (same seed), so
+    it equals a plain fit of that length."""
     train, _ = splits
-    fit_set, val_set = subject_split(train, seed=0)
-    r = fit(
-        "stacked_lstm",
-        fit_set.x,
-        fit_set.y,
-        seed=0,
-        recipe=quick("stacked_lstm", epochs=4, lr=2e-2),
-        device="cpu",
-        x_val=val_set.x,
-        y_val=val_set.y,
+    recipe = quick("lstm", epochs=4, lr=2e-2)
+    params = RunParams(
+        study_id="v", architecture="lstm", repeat=0, seed=0, protocol="validated",
+        data_home="/unused", data_sha256="", device="cpu",
+    )  # fmt: skip
+    refit, history = fit_validated(params, recipe, train)
+    select = history[history.phase == "select"]
+    assert len(select) == 4 and select["val_loss"].notna().all()
+    chosen = select_epoch(
+        select.val_loss.to_numpy(), select.val_accuracy.to_numpy(), SELECTION_RULE
     )
-    assert list(r.history.columns) == list(HISTORY_COLUMNS)
-    assert r.best_epoch == int(r.history["val_loss"].idxmin()) + 1
-    assert r.history["val_accuracy"].notna().all()
+    assert refit.best_epoch == chosen == refit.epochs == (history.phase == "refit").sum()
+    plain = fit("lstm", train.x, train.y, seed=0, recipe=recipe.with_overrides(epochs=chosen))
+    pairs = zip(refit.model.state_dict().values(), plain.model.state_dict().values(), strict=True)
+    for a, b in pairs:
+        assert torch.equal(a, b)
+
+
+def test_selection_rules() -> None:
+    loss = np.array([1.0, 0.5, 0.6, 0.4, 0.7])
+    acc = np.array([0.5, 0.9, 0.7, 0.8, 0.95])
+    assert select_epoch(loss, acc, "last") == 5
+    assert select_epoch(loss, acc, "min_val_loss") == 4
+    assert select_epoch(loss, acc, "max_val_accuracy") == 5
+    # centred 3-epoch means: 0.70, 0.70, 0.80, 0.8167, 0.875 -> the last epoch
+    assert select_epoch(loss, acc, "smoothed_val_accuracy") == 5
+    assert select_epoch(loss, np.array([0.9, 0.9, 0.1, 0.1, 0.1]), "max_val_accuracy") == 1
+    with pytest.raises(ValueError, match="unknown selection rule"):
+        select_epoch(loss, acc, "test_accuracy")
 
 
 def test_standardization_fitted_on_training_data_only(splits: tuple[Split, Split]) -> None:
@@ -167,7 +189,12 @@ def test_train_one_run_records_every_field(tmp_path: Path) -> None:
     assert record.n_params == 17_158 and record.device.startswith("cpu")
     assert record.latency_ms_batch1 > 0 and record.latency_ms_batch256 > 0
     assert 0 <= record.accuracy <= 1 and np.asarray(record.confusion).sum() == 2 * 6 * 2
-    assert pd.read_parquet(study / record.history_path).shape == (2, len(HISTORY_COLUMNS))
+    history = pd.read_parquet(study / record.history_path)
+    # validated: 2 selection epochs on held-out subjects, then a refit for the chosen count
+    select, refit = history[history.phase == "select"], history[history.phase == "refit"]
+    assert list(history.columns) == [*HISTORY_COLUMNS, "phase"] and len(select) == 2
+    assert select["val_accuracy"].notna().all() and refit["val_accuracy"].isna().all()
+    assert len(refit) == record.best_epoch == record.epochs and 1 <= record.epochs <= 2
     assert (study / record.checkpoint_path).is_file()
     assert set(RECORD_FIELDS) == set(vars(record))
     assert load_records(study) == [record]  # the JSON record other processes read back
@@ -195,7 +222,7 @@ def test_settings_reject_bad_values() -> None:
     with pytest.raises(ValidationError, match="device"):
         TrainSettings(device="tpu")
     s = TrainSettings(architectures=None, base_seed=5)
-    assert s.architectures == ["lstm", "cnn_lstm", "convlstm", "stacked_lstm"]
+    assert s.architectures == list(ARCHITECTURES)
     assert s.seed(2) == 7 and len(s.study_id) == len("20261123T101500Z")
 
 
