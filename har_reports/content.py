@@ -9,6 +9,7 @@ import pandas as pd
 
 from har_reports import plots, stats
 from har_reports.compare import compare_with_previous, regression_lines, summary_record
+from har_reports.leaderboard import leaderboard
 from har_reports.published import PUBLISHED, display_name
 
 # Figure name → caption; the names are the ids in the HTML and the PNG file names.
@@ -92,6 +93,7 @@ def build_report(
     sha = stats.data_sha256(metrics)
     pairwise = stats.pairwise_tests(metrics)
     tables: dict[str, pd.DataFrame] = {
+        "leaderboard": leaderboard(summary),
         "architectures": summary,
         "published": published_table(summary),
         "pairwise": pairwise,

@@ -1,13 +1,18 @@
 """The published UCI HAR figures our ports are measured against, with the protocol behind each.
 
-They come from the Keras tutorials the architectures are ported from; all were reached with a
-fixed number of epochs and evaluated on the test split (the ``published`` protocol), so they are
-not comparable with ``validated`` studies without that caveat.
+The one home of these figures (the report and the benchmarks read them here). They come from
+the tutorials the architectures are ported from; all were reached with a fixed number of
+epochs and evaluated on the test split (the ``published`` protocol), so they are not
+comparable with ``validated`` studies without that caveat. The HAR_LSTM notebook went further:
+it passed the test split to Keras as its validation data. A figure from a single run is one
+draw from a spread like the one our repeats show.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from har_models.registry import get_spec
 
 # Names a reader sees; architectures not listed here are shown by their registry name.
 DISPLAY_NAMES: dict[str, str] = {
@@ -15,6 +20,9 @@ DISPLAY_NAMES: dict[str, str] = {
     "cnn_lstm": "CNN-LSTM",
     "convlstm": "ConvLSTM",
     "stacked_lstm": "Stacked LSTM",
+    "lstm128": "LSTM(128) (notebook)",
+    "lstm128_64": "LSTM(128)-LSTM(64) (notebook)",
+    "minirocket": "MiniRocket",
 }
 
 
@@ -35,24 +43,50 @@ class PublishedResult:
 
 
 _KERAS_TUTORIAL = "Keras tutorial (Brownlee, 'LSTMs for Human Activity Recognition')"
-_FIXED_EPOCHS = "published: {epochs} fixed epochs, batch {batch}, evaluated once on test"
+_NOTEBOOK = "HAR_LSTM Keras notebook (2019)"
+
+
+def _fixed_epochs(architecture: str, note: str = "") -> str:
+    """The protocol text, from the recipe the port trains with (one home for the epochs)."""
+    recipe = get_spec(architecture).recipe
+    text = f"published: {recipe.epochs} fixed epochs, batch {recipe.batch_size}"
+    return text + (note or ", evaluated once on test")
+
 
 PUBLISHED: dict[str, PublishedResult] = {
-    "lstm": PublishedResult(
-        "lstm", 89.7, 1.4, 10, _FIXED_EPOCHS.format(epochs=15, batch=64), _KERAS_TUTORIAL
-    ),
+    "lstm": PublishedResult("lstm", 89.7, 1.4, 10, _fixed_epochs("lstm"), _KERAS_TUTORIAL),
     "cnn_lstm": PublishedResult(
-        "cnn_lstm", 90.7, 1.1, 10, _FIXED_EPOCHS.format(epochs=25, batch=64), _KERAS_TUTORIAL
+        "cnn_lstm", 90.7, 1.1, 10, _fixed_epochs("cnn_lstm"), _KERAS_TUTORIAL
     ),
     "convlstm": PublishedResult(
-        "convlstm", 90.8, 0.9, 10, _FIXED_EPOCHS.format(epochs=25, batch=64), _KERAS_TUTORIAL
+        "convlstm", 90.8, 0.9, 10, _fixed_epochs("convlstm"), _KERAS_TUTORIAL
     ),
     "stacked_lstm": PublishedResult(
         "stacked_lstm",
         91.65,
         None,
         1,
-        _FIXED_EPOCHS.format(epochs=300, batch=1500) + " (single run)",
+        _fixed_epochs("stacked_lstm", ", evaluated once on test (single run)"),
         "guillaume-chevalier/LSTM-Human-Activity-Recognition (TensorFlow)",
+    ),
+    "lstm128": PublishedResult(
+        "lstm128",
+        90.19,
+        None,
+        1,
+        _fixed_epochs(
+            "lstm128",
+            " (single run, test split used as Keras' validation data; the notebook's own "
+            "summary table claims 92.81 % for the same configuration)",
+        ),
+        _NOTEBOOK,
+    ),
+    "lstm128_64": PublishedResult(
+        "lstm128_64",
+        92.16,
+        None,
+        1,
+        _fixed_epochs("lstm128_64", " (single run, test split used as Keras' validation data)"),
+        _NOTEBOOK,
     ),
 }

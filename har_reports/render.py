@@ -31,6 +31,34 @@ def _pm(mean: object, std: object) -> str:
     return f"{_f(mean)} ± {_f(std)}"
 
 
+def leaderboard_view(t: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "#": t["rank"],
+            "Model": t["name"],
+            "Family": t["family"],
+            "Protocol": t["protocol"],
+            "Runs": t["runs"],
+            "Accuracy % (mean ± std)": [
+                _pm(r.accuracy_mean, r.accuracy_std) for r in t.itertuples()
+            ],
+            "Macro-F1 % (mean ± std)": [
+                _pm(r.macro_f1_mean, r.macro_f1_std) for r in t.itertuples()
+            ],
+            "Params": t["n_params"].map(lambda x: _f(x, 0)),
+            "Train s / run": t["train_seconds_per_run"].map(lambda x: _f(x, 1)),
+            "Latency ms / window": t["latency_ms_batch1"].map(lambda x: _f(x, 3)),
+            "Published %": [
+                "—"
+                if pd.isna(r.published_mean)
+                else _pm(r.published_mean, r.published_std)
+                + (" (1 run)" if r.published_runs == 1 else f" ({int(r.published_runs)} runs)")
+                for r in t.itertuples()
+            ],
+        }
+    )
+
+
 def architectures_view(t: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -165,6 +193,10 @@ def runs_view(t: pd.DataFrame) -> pd.DataFrame:
 
 # (section title, table name, view, sentence before the table)
 SECTIONS = [
+    ("Leaderboard", "leaderboard", leaderboard_view,
+     "Every model of the study, best mean test accuracy first; the protocol says how each "
+     "figure was obtained. A published figure from a single run is one draw from a spread like "
+     "the one our repeats show."),
     ("Architectures", "architectures", architectures_view,
      "Test accuracy and macro-F1 over the completed repeats; the CI is t-based."),
     ("Published figures beside ours", "published", published_view,

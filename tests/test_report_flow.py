@@ -28,7 +28,7 @@ ACCS = {
     "convlstm": [0.90, 0.912, 0.908, 0.91],
 }
 TABLES = (
-    "architectures", "published", "pairwise", "confused_pairs", "per_class_f1",
+    "leaderboard", "architectures", "published", "pairwise", "confused_pairs", "per_class_f1",
     "per_subject_accuracy", "runs",
 )  # fmt: skip
 

@@ -225,3 +225,29 @@ def test_all_runs_failed_still_renders(tmp_path: Path) -> None:
     assert content.figures == {} and "No run completed: no figures." in content.notes
     md = render_markdown(content)
     assert "lstm-r00: RuntimeError: boom" in md and "2 run(s) failed" in md
+
+
+def test_leaderboard_ranks_best_first_with_family_cost_and_published(tmp_path: Path) -> None:
+    from har_reports.leaderboard import leaderboard
+    from har_reports.render import leaderboard_view
+
+    make_sample_study(
+        tmp_path / "lb",
+        {"lstm": [0.90, 0.92], "convlstm": [0.93, 0.94], "lstm128": [0.91]},
+        failed={"lstm": [2]},
+    )
+    metrics = read_metrics(tmp_path / "lb")
+    table = leaderboard(stats.architecture_summary(metrics))
+    assert table["architecture"].tolist() == ["convlstm", "lstm128", "lstm"]
+    assert table["rank"].tolist() == [1, 2, 3]
+    assert table.loc[0, "accuracy_mean"] == pytest.approx(93.5, abs=0.05)
+    assert set(table["family"]) == {"seed port"} and set(table["protocol"]) == {"published"}
+    assert table.loc[2, "runs"] == 2  # the failed repeat is not counted
+    assert table.loc[1, "published_mean"] == 90.19 and table.loc[1, "published_runs"] == 1
+    view = leaderboard_view(table)
+    assert view.loc[1, "Published %"] == "90.19 (1 run)"
+    assert view.loc[0, "Published %"] == "90.80 ± 0.90 (10 runs)"
+    content = build_report("lb", metrics, {}, None, "t")
+    assert render_markdown(content).index("## Leaderboard") < render_markdown(content).index(
+        "## Architectures"
+    )
