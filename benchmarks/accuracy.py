@@ -34,6 +34,7 @@ import time
 
 import torch
 
+from benchmarks.results import export
 from benchmarks.validation import RECIPE_FIELDS, parse_variant, split_variant
 from har_models.protocol import DEFAULT_PROTOCOL, PROTOCOLS
 from har_models.registry import ARCHITECTURES, get_spec
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"({r.device}, load {os.getloadavg()[0]:.2f})",
                 flush=True,
             )
+        print(f"# run table: {export(study)}", flush=True)
         records = [r for r in load_records(study) if r.architecture == name]
         summaries.append(summarize(name, records))
         print(summaries[-1], flush=True)
