@@ -23,7 +23,12 @@ from flows.params import (
 )
 from har_models.protocol import DEFAULT_PROTOCOL
 from har_models.results import RunRecord
-from har_models.run import RunParams, failed_record, resolve_training_data
+from har_models.run import (
+    RunParams,
+    check_study_protocol,
+    failed_record,
+    resolve_training_data,
+)
 from har_models.study import DEFAULT_BASE_SEED, DEFAULT_REPEATS
 from tasks.dispatch import dispatch_run_task, make_task_runner
 from tasks.study import record_failure, record_progress
@@ -51,6 +56,7 @@ def train(
     logger = get_run_logger()
     home, data_sha256 = resolve_training_data(settings.data_home)
     study = home.study(settings.study_id)
+    check_study_protocol(study, settings.protocol)
     study.root.mkdir(parents=True, exist_ok=True)
     runner, threads = make_task_runner(
         settings.dispatch, settings.device, settings.max_workers, settings.dask_address

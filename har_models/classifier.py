@@ -59,12 +59,30 @@ class HarClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(self.norm(x))
 
+    @property
+    def device(self) -> torch.device:
+        """Where the model lives (a closed-form model has buffers but no parameters)."""
+        return self.norm.mean.device
+
+    def parameter_count(self) -> int:
+        """Trainable parameters, or every fitted number of a closed-form model (its random
+        features' biases, scaler and ridge weights): what a model costs to store."""
+        fitted = getattr(self.net, "fitted_numbers", None)
+        if callable(fitted):
+            return int(fitted())
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    @property
+    def closed_form(self) -> bool:
+        """Fitted in one pass (no epochs), e.g. random features with a ridge head."""
+        return bool(getattr(self.net, "closed_form", False))
+
     @torch.inference_mode()
     def predict(self, x: np.ndarray | torch.Tensor, batch_size: int = 1024) -> np.ndarray:
         """0-based class indices for windows (N, n_steps, n_channels), in eval mode."""
         was_training = self.training
         self.eval()
-        device = next(self.parameters()).device
+        device = self.device
         xt = torch.from_numpy(np.array(x, dtype=np.float32)).to(device)
         out = [self(xt[i : i + batch_size]).argmax(1) for i in range(0, len(xt), batch_size)]
         self.train(was_training)

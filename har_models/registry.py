@@ -15,6 +15,7 @@ from har_models.classifier import HarClassifier, default_dims
 from har_models.cnn_lstm import CNNLSTMClassifier
 from har_models.convlstm import ConvLSTMClassifier
 from har_models.lstm import LSTMClassifier
+from har_models.minirocket import MiniRocketNet
 from har_models.notebook_lstm import lstm128, lstm128_64
 from har_models.stacked_lstm import StackedLSTMClassifier
 
@@ -69,6 +70,13 @@ REGISTRY: dict[str, ArchSpec] = {
             Recipe(300, 1500, lr=2.5e-3, weight_decay=1.5e-3, patience=50, shuffle=False),
             keras_params=None,
             note="TensorFlow original; no published count",
+        ),
+        ArchSpec(
+            "minirocket",
+            MiniRocketNet,
+            Recipe(1, 256),  # one closed-form fit; batch_size is the transform's chunk
+            family="baseline",
+            note="MiniRocket (Dempster et al. 2021) + RidgeClassifierCV, in PyTorch",
         ),
         ArchSpec(
             "lstm128",

@@ -31,7 +31,7 @@ from har_models.protocol import (
     Protocol,
     check_protocol,
 )
-from har_models.registry import Recipe, get_spec
+from har_models.registry import Recipe, build_model, get_spec
 from har_models.results import RunRecord, atomic_write_parquet, find_record, save_record
 from har_models.selection import select_epoch
 from har_models.study import run_id
@@ -122,6 +122,18 @@ def cached_record(params: RunParams, key: str) -> RunRecord | None:
     return record
 
 
+def check_study_protocol(study: StudyLayout, protocol: str) -> None:
+    """A study holds one protocol: refuse to add runs of another before anything is written
+    (their run ids would overwrite the existing records)."""
+    for path in sorted(study.records.glob("*.json")) if study.records.is_dir() else []:
+        record = find_record(study, path.stem)
+        if record is not None and record.protocol != protocol:
+            raise ValueError(
+                f"study {study.study_id} already holds {record.run_id} trained with the "
+                f"{record.protocol} protocol; give the {protocol} runs their own study id"
+            )
+
+
 def resolve_training_data(data_home: str | None) -> tuple[DataHome, str]:
     """The data home (absolute) and its data sha256; a clear error if no tensors exist."""
     home = DataHome.resolve(data_home)
@@ -199,7 +211,7 @@ def _train(params: RunParams) -> RunRecord:
         best_epoch=result.best_epoch,
         wall_time_s=float(history["seconds"].sum()),
         seconds_per_epoch=result.seconds_per_epoch,
-        n_params=sum(p.numel() for p in result.model.parameters() if p.requires_grad),
+        n_params=result.model.parameter_count(),
         latency_ms_batch1=latency_ms_per_window(result.model, sample[:1], 1, repeats=10),
         latency_ms_batch256=latency_ms_per_window(result.model, sample, 256, repeats=2, warmup=1),
         device=result.device,
@@ -216,6 +228,13 @@ def fit_validated(
     """The ``validated`` protocol: choose the epoch count on held-out training subjects,
     then refit on every training subject for that many epochs (same seed). Returns the
     refit and the history of both phases; the test split is not touched here."""
+    if build_model(params.architecture).closed_form:  # nothing to choose by epochs: its
+        # regularisation is chosen inside its own fit, on the training windows
+        result = fit(
+            params.architecture, train.x, train.y, seed=params.seed, recipe=recipe,
+            device=params.device,
+        )  # fmt: skip
+        return result, result.history.assign(phase="train")
     fit_set, val_set = subject_split(train, params.seed, VALIDATION_FRACTION)
     search = recipe.with_overrides(epochs=max(1, round(SELECTION_FACTOR * recipe.epochs)))
     selection = fit(

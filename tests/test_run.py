@@ -132,3 +132,16 @@ def test_metrics_table_lists_every_record_on_disk(home) -> None:
     save_record(train_one_run(run_params(home)), study)  # a --repeats 1 rerun
     rebuild_metrics(study)
     assert read_metrics(study)["run_id"].tolist() == ["lstm-r00", "lstm-r01"]
+
+
+def test_a_study_refuses_runs_of_another_protocol(home) -> None:
+    from har_models.run import check_study_protocol
+
+    params = run_params(home)
+    record = train_one_run(params)
+    before = {p: p.read_bytes() for p in params.study.root.rglob("*") if p.is_file()}
+    check_study_protocol(params.study, "published")  # same protocol: fine
+    with pytest.raises(ValueError, match="already holds lstm-r00 trained with the published"):
+        check_study_protocol(params.study, "validated")
+    after = {p: p.read_bytes() for p in params.study.root.rglob("*") if p.is_file()}
+    assert after == before and record.protocol == "published"

@@ -1,0 +1,272 @@
+"""``minirocket``: MiniRocket random-convolution features and a ridge classifier, in PyTorch.
+
+MiniRocket (Dempster, Schmidt and Webb, KDD 2021) as the reference and aeon 1.6 implement
+it for multivariate series: the 84 fixed kernels of length 9 (weights -1, and +2 at three
+positions), dilations spread exponentially up to the window, a random subset of channels per
+(dilation, kernel), biases drawn from quantiles of the convolution of one random training
+window, PPV pooling (share of steps above the bias), alternating "same" and "valid" padding;
+then per-feature standardization and ``RidgeClassifierCV(alphas=logspace(-3, 3, 10))``
+(the paper's classifier; its alpha is chosen inside the fit by efficient leave-one-out).
+
+Why PyTorch rather than aeon: the model is then a plain :class:`~torch.nn.Module` whose whole
+fitted state (channel masks, biases, scaler, ridge weights) lives in buffers, so it saves as
+a ``weights_only`` checkpoint like every other architecture (no pickled estimator), predicts
+from raw windows, runs on GPU workers and exports to ONNX/TorchScript; and the project keeps
+numpy >= 2.4, which aeon 1.6 refuses. Its accuracy is compared with aeon's in BENCHMARKS.md.
+
+Options beyond the paper, for the new models built on it: MultiRocket's pooling operators
+(``mpv``, ``mipv``, ``lspv``) and a second transform over the first difference (``diff``).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any, Final
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from data_contracts.dataset import N_CHANNELS, N_CLASSES, N_STEPS
+
+KERNEL_LENGTH: Final = 9
+KERNEL_POSITIONS: Final = np.array(list(combinations(range(KERNEL_LENGTH), 3)), dtype=np.int64)
+N_KERNELS: Final = len(KERNEL_POSITIONS)  # 84
+POOLINGS: Final = ("ppv", "mpv", "mipv", "lspv")
+RIDGE_ALPHAS: Final = np.logspace(-3, 3, 10)
+GOLDEN_RATIO: Final = (np.sqrt(5) + 1) / 2
+
+
+def kernel_weights() -> np.ndarray:
+    """The 84 kernels (84, 9): -1 everywhere, +2 at the 3 chosen positions."""
+    w = -np.ones((N_KERNELS, KERNEL_LENGTH), dtype=np.float32)
+    for k, positions in enumerate(KERNEL_POSITIONS):
+        w[k, positions] = 2.0
+    return w
+
+
+def dilations_for(
+    n_steps: int, n_features: int, max_dilations: int = 32
+) -> tuple[np.ndarray, np.ndarray]:
+    """(dilations, features per kernel at each dilation), the reference implementation's rule."""
+    per_kernel = n_features // N_KERNELS
+    true_max = min(per_kernel, max_dilations)
+    multiplier = per_kernel / true_max
+    max_exponent = np.log2((n_steps - 1) / (KERNEL_LENGTH - 1))
+    dilations, counts = np.unique(
+        np.logspace(0, max_exponent, true_max, base=2).astype(np.int32), return_counts=True
+    )
+    per_dilation = (counts * multiplier).astype(np.int64)
+    remainder, i = per_kernel - per_dilation.sum(), 0
+    while remainder > 0:
+        per_dilation[i] += 1
+        remainder -= 1
+        i = (i + 1) % len(per_dilation)
+    return dilations.astype(np.int64), per_dilation
+
+
+def _row_quantiles(sorted_rows: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """numpy's linear quantile of each sorted row (R, L) at its own levels q (R, Q)."""
+    n = sorted_rows.shape[-1]
+    pos = q.double() * (n - 1)
+    lo = pos.floor().long().clamp(0, n - 1)
+    hi = (lo + 1).clamp(max=n - 1)
+    a, b = sorted_rows.double().gather(1, lo), sorted_rows.double().gather(1, hi)
+    return (a + (b - a) * (pos - lo.double())).float()
+
+
+def _longest_run(positive: torch.Tensor) -> torch.Tensor:
+    """Length of the longest run of True along the last axis."""
+    n = positive.shape[-1]
+    t = torch.arange(n, dtype=torch.int64, device=positive.device)
+    last_false = torch.where(positive, torch.full_like(t, -1).expand_as(positive), t)
+    return (t - torch.cummax(last_false, -1).values).amax(-1).float()
+
+
+class RocketTransform(nn.Module):
+    """Multivariate MiniRocket features: (B, C, T) -> (B, n_out); fitted state in buffers."""
+
+    def __init__(
+        self,
+        n_channels: int,
+        n_steps: int,
+        n_features: int = 10_000,
+        max_dilations: int = 32,
+        pooling: tuple[str, ...] = ("ppv",),
+    ) -> None:
+        super().__init__()
+        unknown = set(pooling) - set(POOLINGS)
+        if unknown or not pooling:
+            raise ValueError(f"pooling must be a non-empty subset of {POOLINGS}, got {pooling}")
+        self.n_channels, self.n_steps, self.pooling = n_channels, n_steps, tuple(pooling)
+        dilations, per_dilation = dilations_for(n_steps, n_features, max_dilations)
+        self.dilation_list = dilations.tolist()
+        self.per_dilation = per_dilation.tolist()
+        self.offsets = np.concatenate([[0], np.cumsum(N_KERNELS * per_dilation)]).tolist()
+        self.n_biases = int(self.offsets[-1])
+        self.n_out = self.n_biases * len(self.pooling)
+        kernels = torch.arange(N_KERNELS)
+        # (dilation j, kernel k): "same" padding when j + k is even, "valid" otherwise
+        self.same = [torch.nonzero((kernels + j) % 2 == 0).flatten() for j in range(len(dilations))]
+        self.valid = [
+            torch.nonzero((kernels + j) % 2 == 1).flatten() for j in range(len(dilations))
+        ]
+        self.register_buffer("kernels", torch.from_numpy(kernel_weights()))
+        self.register_buffer("channel_mask", torch.zeros(len(dilations), N_KERNELS, n_channels))
+        self.register_buffer("biases", torch.zeros(self.n_biases))
+
+    def _weight(self, j: int) -> torch.Tensor:
+        return self.kernels[:, None, :] * self.channel_mask[j][:, :, None]  # (84, C, 9)
+
+    @torch.no_grad()
+    def fit(self, x: torch.Tensor, rng: np.random.Generator) -> None:
+        """Channel subsets and biases from training windows ``x`` (N, C, T)."""
+        n, c, _ = x.shape
+        if c != self.n_channels:
+            raise ValueError(f"expected {self.n_channels} channels, got {c}")
+        n_dil = len(self.dilation_list)
+        sizes = (
+            2 ** rng.uniform(0, np.log2(min(c, KERNEL_LENGTH) + 1), (n_dil, N_KERNELS))
+        ).astype(np.int64)
+        mask = np.zeros((n_dil, N_KERNELS, c), dtype=np.float32)
+        for j in range(n_dil):
+            for k in range(N_KERNELS):
+                mask[j, k, rng.choice(c, sizes[j, k], replace=False)] = 1.0
+        self.channel_mask.copy_(torch.from_numpy(mask))
+        levels = torch.from_numpy(
+            ((np.arange(1, self.n_biases + 1) * GOLDEN_RATIO) % 1).astype(np.float32)
+        )
+        for j, d in enumerate(self.dilation_list):
+            pick = torch.from_numpy(rng.integers(0, n, N_KERNELS)).to(x.device)
+            out = F.conv1d(x[pick], self._weight(j), padding=4 * d, dilation=d)  # (84, 84, T)
+            own = out[torch.arange(N_KERNELS), torch.arange(N_KERNELS)]  # window k, kernel k
+            lo, hi = self.offsets[j], self.offsets[j + 1]
+            q = levels[lo:hi].view(N_KERNELS, self.per_dilation[j]).to(x.device)
+            self.biases[lo:hi] = _row_quantiles(own.sort(-1).values, q).flatten()
+
+    def _pool(self, conv: torch.Tensor, bias: torch.Tensor) -> list[torch.Tensor]:
+        """conv (B, K, L), bias (K, F) -> one (B, K, F) tensor per pooling operator."""
+        length = conv.shape[-1]
+        if self.pooling == ("ppv",) and not (
+            torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+        ):
+            ordered = conv.sort(-1).values.contiguous()
+            below = torch.searchsorted(
+                ordered, bias.expand(conv.shape[0], -1, -1).contiguous(), right=True
+            )
+            return [(length - below).float() / length]
+        z = conv[:, :, None, :] - bias[None, :, :, None]  # (B, K, F, L)
+        positive = z > 0
+        count = positive.float().sum(-1)
+        out = []
+        for p in self.pooling:
+            if p == "ppv":
+                out.append(count / length)
+            elif p == "mpv":
+                out.append((z * positive).sum(-1) / count.clamp(min=1))
+            elif p == "mipv":
+                t = torch.arange(length, dtype=z.dtype, device=z.device)
+                mipv = (positive * t).sum(-1) / count.clamp(min=1)
+                out.append(torch.where(count > 0, mipv, torch.full_like(mipv, -1.0)))
+            else:  # lspv
+                out.append(_longest_run(positive))
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, steps = x.shape[0], x.shape[-1]
+        features = []
+        for j, d in enumerate(self.dilation_list):
+            conv = F.conv1d(x, self._weight(j), padding=4 * d, dilation=d)  # (B, 84, T)
+            lo, hi = self.offsets[j], self.offsets[j + 1]
+            bias = self.biases[lo:hi].view(N_KERNELS, self.per_dilation[j])
+            pooled = [x.new_empty(b, N_KERNELS, self.per_dilation[j]) for _ in self.pooling]
+            pad = 4 * d
+            for kernels, window in (
+                (self.same[j], slice(None)),
+                (self.valid[j], slice(pad, steps - pad)),
+            ):
+                kernels = kernels.to(x.device)
+                for target, values in zip(
+                    pooled, self._pool(conv[:, kernels, window], bias[kernels]), strict=True
+                ):
+                    target[:, kernels] = values
+            features.append(torch.stack(pooled).reshape(len(self.pooling), b, -1))
+        return torch.cat(features, -1).permute(1, 0, 2).reshape(b, -1)
+
+
+class MiniRocketNet(nn.Module):
+    """Raw windows (B, T, C) -> MiniRocket features -> standardization -> ridge -> (B, classes)."""
+
+    closed_form = True  # fitted by :meth:`fit`, not by gradient steps
+
+    def __init__(
+        self,
+        n_features: int = 10_000,
+        max_dilations: int = 32,
+        pooling: tuple[str, ...] | list[str] = ("ppv",),
+        diff: bool = False,
+        *,
+        n_channels: int = N_CHANNELS,
+        n_steps: int = N_STEPS,
+        n_classes: int = N_CLASSES,
+    ) -> None:
+        super().__init__()
+        self.diff = diff
+        self.transforms = nn.ModuleList(
+            [RocketTransform(n_channels, n_steps, n_features, max_dilations, tuple(pooling))]
+        )
+        if diff:
+            self.transforms.append(
+                RocketTransform(n_channels, n_steps - 1, n_features, max_dilations, tuple(pooling))
+            )
+        n_out = sum(t.n_out for t in self.transforms)
+        self.register_buffer("mean", torch.zeros(n_out))
+        self.register_buffer("scale", torch.ones(n_out))
+        self.register_buffer("coef", torch.zeros(n_classes, n_out))
+        self.register_buffer("intercept", torch.zeros(n_classes))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) -> unscaled features."""
+        series = x.transpose(1, 2).contiguous()
+        out = [self.transforms[0](series)]
+        if self.diff:
+            out.append(self.transforms[1](torch.diff(series, dim=-1)))
+        return torch.cat(out, -1)
+
+    @torch.no_grad()
+    def transform(self, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        return torch.cat(
+            [self.features(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+        )
+
+    @torch.no_grad()
+    def fit(self, x: torch.Tensor, y: torch.Tensor, seed: int) -> dict[str, Any]:
+        """Fit the transform(s) and the ridge head on training windows (B, T, C); everything
+        random comes from ``seed``. Returns the chosen alpha and the training accuracy."""
+        from sklearn.linear_model import RidgeClassifierCV
+
+        rng = np.random.default_rng(seed)
+        series = x.transpose(1, 2).contiguous()
+        self.transforms[0].fit(series, rng)
+        if self.diff:
+            self.transforms[1].fit(torch.diff(series, dim=-1), rng)
+        z = self.transform(x).cpu().double().numpy()
+        mean, scale = z.mean(0), z.std(0)
+        scale[scale == 0] = 1.0
+        ridge = RidgeClassifierCV(alphas=RIDGE_ALPHAS).fit((z - mean) / scale, y.cpu().numpy())
+        self.mean.copy_(torch.from_numpy(mean))
+        self.scale.copy_(torch.from_numpy(scale))
+        self.coef.copy_(torch.from_numpy(np.atleast_2d(ridge.coef_)))
+        self.intercept.copy_(torch.from_numpy(np.atleast_1d(ridge.intercept_)))
+        train_accuracy = float(ridge.score((z - mean) / scale, y.cpu().numpy()))
+        return {"alpha": float(ridge.alpha_), "train_accuracy": train_accuracy}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ((self.features(x) - self.mean) / self.scale) @ self.coef.T + self.intercept
+
+    def fitted_numbers(self) -> int:
+        """Every number the fit chose (biases, scaler, ridge weights): its parameter count."""
+        return sum(t.biases.numel() for t in self.transforms) + sum(
+            b.numel() for b in (self.mean, self.scale, self.coef, self.intercept)
+        )
