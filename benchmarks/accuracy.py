@@ -31,10 +31,11 @@ import platform
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import torch
 
-from benchmarks.results import export
+from benchmarks.results import RESULTS_DIR, export
 from benchmarks.validation import RECIPE_FIELDS, parse_variant, split_variant
 from har_models.protocol import DEFAULT_PROTOCOL, PROTOCOLS
 from har_models.registry import ARCHITECTURES, get_spec
@@ -83,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-home", default=None)
     p.add_argument("--study-id", default=None)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    p.add_argument(
+        "--results-dir",
+        type=Path,
+        default=RESULTS_DIR,
+        help="where the run table <study-id>.csv goes (default: benchmarks/results)",
+    )
     p.add_argument(
         "--recipe",
         type=parse_variant,
@@ -145,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"({r.device}, load {os.getloadavg()[0]:.2f})",
                 flush=True,
             )
-        print(f"# run table: {export(study)}", flush=True)
+        print(f"# run table: {export(study, a.results_dir)}", flush=True)
         records = [r for r in load_records(study) if r.architecture == name]
         summaries.append(summarize(name, records))
         print(summaries[-1], flush=True)

@@ -295,7 +295,11 @@ def learning_curves(metrics: pd.DataFrame, histories: dict[str, pd.DataFrame]) -
     if not frames:
         return pd.DataFrame(columns=["architecture", "epoch", "runs"])
     long = pd.concat(frames, ignore_index=True)
-    value_cols = [c for c in long.columns if c not in ("architecture", "run_id", "epoch")]
+    if "phase" in long:  # validated runs: the curves of the held-out-subject phase
+        selection = long["phase"].isin(["select"])
+        long = long[selection | ~long["run_id"].isin(long.loc[selection, "run_id"])]
+    numeric = long.select_dtypes("number").columns
+    value_cols = [c for c in numeric if c not in ("epoch",)]
     grouped = long.groupby(["architecture", "epoch"], sort=False)[value_cols]
     table = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=1).add_suffix("_std"))
     table["runs"] = long.groupby(["architecture", "epoch"], sort=False).size()

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_recipe_override_is_trained_and_recorded_in_the_checkpoint(tmp_path: Path) -> None:
     home = write_synthetic_tensors(tmp_path / "home", n_per_class_subject=2)
     args = ["--architectures", "lstm", "--repeats", "1", "--epochs", "1", "--device", "cpu"]
-    args += ["--data-home", str(home.root)]
+    args += ["--data-home", str(home.root), "--results-dir", str(tmp_path)]
     assert main([*args, "--study-id", "plain"]) == 0
     assert main([*args, "--study-id", "std", "--recipe", "standardize=true,lr=0.01"]) == 0
 
@@ -54,7 +54,8 @@ def test_bad_recipe_override_is_rejected_before_training(
 ) -> None:
     home = write_synthetic_tensors(tmp_path / "home", n_per_class_subject=1)
     with pytest.raises(SystemExit) as exc:
-        main(["--data-home", str(home.root), "--study-id", "bad", "--recipe", recipe])
+        main(["--data-home", str(home.root), "--results-dir", str(tmp_path), "--study-id", "bad",
+              "--recipe", recipe])  # fmt: skip
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
     assert not home.study_dir("bad").exists()
@@ -81,7 +82,7 @@ def test_validated_protocol_and_no_mixing_of_protocols_in_a_study(
 ) -> None:
     home = write_synthetic_tensors(tmp_path / "home", n_per_class_subject=2)
     args = ["--architectures", "lstm", "--repeats", "1", "--epochs", "2", "--device", "cpu"]
-    args += ["--data-home", str(home.root), "--study-id", "val"]
+    args += ["--data-home", str(home.root), "--study-id", "val", "--results-dir", str(tmp_path)]
     assert main([*args, "--protocol", "validated"]) == 0
     [record] = load_records(home.study_dir("val"))
     assert record.protocol == "validated" and 1 <= record.best_epoch <= record.epochs <= 2

@@ -50,7 +50,8 @@ def test_flow_writes_study_and_rerun_hits_cache(prefect_harness: None, tmp_path:
         read_split(home.split_path("test")).subject, return_counts=True
     )
     for row in metrics.itertuples():
-        assert list(pd.read_parquet(study / row.history_path).columns) == list(HISTORY_COLUMNS)
+        history = pd.read_parquet(study / row.history_path)
+        assert list(history.columns) == [*HISTORY_COLUMNS, "phase"]
         assert load_checkpoint(study / row.checkpoint_path).architecture == "stacked_lstm"
         # Each test subject's accuracy, weighted by its windows, adds up to the accuracy.
         assert list(row.test_subjects) == test_ids.tolist()
@@ -76,7 +77,7 @@ def test_flow_rejects_bad_parameters_before_running(prefect_harness: None, tmp_p
     with pytest.raises(ParameterTypeError, match="repeats"):
         train(repeats=0, data_home=str(tmp_path))
     with pytest.raises(
-        ParameterTypeError, match="'lstm', 'cnn_lstm', 'convlstm' or 'stacked_lstm'"
+        ParameterTypeError, match="'lstm', 'cnn_lstm', 'convlstm', 'stacked_lstm'"
     ):
         train(architectures=["gru"], data_home=str(tmp_path))
     assert not (tmp_path / "runs").exists()
