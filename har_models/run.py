@@ -34,8 +34,9 @@ from har_models.protocol import (
 from har_models.registry import Recipe, get_spec
 from har_models.results import RunRecord, atomic_write_parquet, find_record, save_record
 from har_models.selection import select_epoch
+from har_models.stop import Interrupted
 from har_models.study import run_id
-from har_models.training import FitResult, evaluate, fit, latency_ms_per_window
+from har_models.training import EpochCallback, FitResult, evaluate, fit, latency_ms_per_window
 
 # Every package a run executes: a change to any of them invalidates cached runs.
 CODE_PACKAGES = ("har_models", "har_data", "data_contracts")
@@ -132,11 +133,12 @@ def resolve_training_data(data_home: str | None) -> tuple[DataHome, str]:
     return home, read_data_sha256(home.split_path("train"))
 
 
-def train_one_run(params: RunParams) -> RunRecord:
+def train_one_run(params: RunParams, on_epoch: EpochCallback | None = None) -> RunRecord:
     """The run's record: reused when :func:`cached_record` accepts it, else trained now.
 
     Test is only scored, after training and selection. A per-run lock serializes two
-    processes asked for the same run; the second one then finds the first one's record."""
+    processes asked for the same run; the second one then finds the first one's record.
+    A run stopped by a signal is recorded ``interrupted`` (trained again next time)."""
     study = params.study
     study.records.mkdir(parents=True, exist_ok=True)
     key = cache_key(params)
@@ -144,14 +146,18 @@ def train_one_run(params: RunParams) -> RunRecord:
         record = cached_record(params, key)
         if record is not None:
             return record
-        record = _train(params)
+        try:
+            record = _train(params, on_epoch)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            save_record(failed_record(params, exc, status="interrupted"), study)
+            raise
         record.cache_key = key
         record.checkpoint_sha256 = sha256_of(study.root / record.checkpoint_path)
         save_record(record, study)
         return record
 
 
-def _train(params: RunParams) -> RunRecord:
+def _train(params: RunParams, on_epoch: EpochCallback | None = None) -> RunRecord:
     if params.threads:
         torch.set_num_threads(params.threads)
     protocol = check_protocol(params.protocol)
@@ -166,9 +172,11 @@ def _train(params: RunParams) -> RunRecord:
     train, test = read_split(train_path), read_split(test_path)
     arch, seed, device = params.architecture, params.seed, params.device
     if protocol == "validated":
-        result, history = fit_validated(params, recipe, train)
+        result, history = fit_validated(params, recipe, train, on_epoch)
     else:
-        result = fit(arch, train.x, train.y, seed=seed, recipe=recipe, device=device)
+        result = fit(
+            arch, train.x, train.y, seed=seed, recipe=recipe, device=device, on_epoch=on_epoch
+        )
         history = result.history.assign(phase="train")
     scores, _ = evaluate(result.model, test.x, test.y, subjects=test.subject)
     atomic_write_parquet(history, study.history(rid))
@@ -211,7 +219,7 @@ def _train(params: RunParams) -> RunRecord:
 
 
 def fit_validated(
-    params: RunParams, recipe: Recipe, train: Split
+    params: RunParams, recipe: Recipe, train: Split, on_epoch: EpochCallback | None = None
 ) -> tuple[FitResult, pd.DataFrame]:
     """The ``validated`` protocol: choose the epoch count on held-out training subjects,
     then refit on every training subject for that many epochs (same seed). Returns the
@@ -220,13 +228,13 @@ def fit_validated(
     search = recipe.with_overrides(epochs=max(1, round(SELECTION_FACTOR * recipe.epochs)))
     selection = fit(
         params.architecture, fit_set.x, fit_set.y, seed=params.seed, recipe=search,
-        device=params.device, x_val=val_set.x, y_val=val_set.y,
+        device=params.device, x_val=val_set.x, y_val=val_set.y, on_epoch=on_epoch,
     )  # fmt: skip
     h = selection.history
     chosen = select_epoch(h["val_loss"].to_numpy(), h["val_accuracy"].to_numpy(), SELECTION_RULE)
     refit = fit(
         params.architecture, train.x, train.y, seed=params.seed,
-        recipe=recipe.with_overrides(epochs=chosen), device=params.device,
+        recipe=recipe.with_overrides(epochs=chosen), device=params.device, on_epoch=on_epoch,
     )  # fmt: skip
     refit.best_epoch = chosen
     history = pd.concat(
