@@ -33,6 +33,7 @@ from flows.report import report
 from flows.train import train
 from har_models.protocol import DEFAULT_PROTOCOL, PROTOCOLS
 from har_models.study import DEFAULT_BASE_SEED, DEFAULT_REPEATS, default_study_id
+from tasks.summary import publish_run_summary
 
 
 @flow(name="har-pipeline", log_prints=True)
@@ -77,7 +78,9 @@ def pipeline(
         dask_address=dask_address,
         max_workers=max_workers,
     )
-    return report(study_id=Path(study_dir).name, data_home=data_home)
+    report_dir = report(study_id=Path(study_dir).name, data_home=data_home)
+    publish_run_summary(report_dir)  # the result on this run: log lines and artifacts
+    return report_dir
 
 
 def parse_args(argv: list[str] | None = None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from har_data.tensors import package_version
 from har_models.checkpoint import save_checkpoint
 from har_models.data import Split, read_split, subject_split
 from har_models.data import data_sha256 as read_data_sha256
+from har_models.device import hardware_description, resolve_device
 from har_models.protocol import (
     SELECTION_FACTOR,
     SELECTION_RULE,
@@ -85,6 +87,23 @@ class RunParams(BaseModel):
     def recipe(self) -> Recipe:
         spec = get_spec(self.architecture)
         return spec.recipe.with_overrides(epochs=self.epochs, **self.recipe_overrides)
+
+    def overrides(self) -> dict[str, Any]:
+        """What this run changes in the registry's recipe (``epochs`` and any override)."""
+        changed = {"epochs": self.epochs} if self.epochs is not None else {}
+        return {**changed, **self.recipe_overrides}
+
+    def provenance(self) -> dict[str, str]:
+        """The record fields that say what was trained with what."""
+        return {
+            "recipe": json.dumps(self.recipe().as_dict(), sort_keys=True),
+            "overrides": json.dumps(self.overrides(), sort_keys=True),
+            "torch_version": torch.__version__,
+        }
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def cache_key(params: RunParams, code: str | None = None) -> str:
@@ -169,6 +188,7 @@ def _train(params: RunParams, on_epoch: EpochCallback | None = None) -> RunRecor
         raise ValueError(
             f"{train_path}: data sha256 {found} differs from expected {params.data_sha256}"
         )
+    started_at = utc_now()
     train, test = read_split(train_path), read_split(test_path)
     arch, seed, device = params.architecture, params.seed, params.device
     if protocol == "validated":
@@ -215,6 +235,10 @@ def _train(params: RunParams, on_epoch: EpochCallback | None = None) -> RunRecor
         version=code_version(),
         history_path=study.history_rel(rid),
         checkpoint_path=study.checkpoint_rel(rid),
+        **params.provenance(),
+        hardware=hardware_description(resolve_device(device)),
+        started_at=started_at,
+        finished_at=utc_now(),
     )
 
 
@@ -255,4 +279,6 @@ def failed_record(params: RunParams, error: BaseException, status: str = "failed
         status=status,
         error=f"{type(error).__name__}: {error}"[:2000],
         version=code_version(),
+        **params.provenance(),
+        finished_at=utc_now(),
     )

@@ -442,3 +442,43 @@ def test_deployment_dispatch_runs_each_training_run_as_its_own_flow_run(
     metrics = read_metrics(service.data_home / "runs" / "e2e-deployment")
     assert len(metrics) == len(DISPATCHED) * REPEATS
     assert set(metrics["status"]) == {"completed"}
+
+
+def test_cancelling_a_dispatching_parent_cancels_its_children_within_seconds(
+    service: Service,
+) -> None:
+    parameters = {**recipe(service, "e2e-cancel", "deployment", DISPATCHED), "epochs": 1_000_000}
+    parent = service.run_deployment("har-pipeline/on-demand", parameters)
+    with service.client() as client:
+        train_one = client.read_deployment_by_name("har-train-one/gpu")
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while True:  # until a child trains
+        children = [r for r in service.flow_run_tree(parent) if r.deployment_id == train_one.id]
+        if any(r.state and r.state.is_running() for r in children):
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"no child started training:\n{log_tail(service.logs / 'worker.log')}")
+        time.sleep(1)
+    assert {r.name for r in children} <= {f"e2e-cancel-lstm-r{r:02d}" for r in range(REPEATS)}
+
+    cancelled = service.cli("flow-run", "cancel", str(parent))
+    assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
+    start = time.monotonic()
+    while True:
+        children = [r for r in service.flow_run_tree(parent) if r.deployment_id == train_one.id]
+        if all(r.state and r.state.is_final() for r in children):
+            break
+        if time.monotonic() - start > 60:
+            pytest.fail(f"children still {[r.state_name for r in children]} 60 s after cancel")
+        time.sleep(1)
+    elapsed = time.monotonic() - start
+    assert elapsed < 30, f"children took {elapsed:.0f} s to stop"
+    assert {r.state_name for r in children} <= {"Cancelled"}, [r.state_name for r in children]
+
+    # Whatever the study folder holds says what happened; it is never an empty folder.
+    study = service.data_home / "runs" / "e2e-cancel"
+    if study.exists():
+        records = sorted((study / "records").glob("*.json"))
+        assert records, sorted(p.name for p in study.rglob("*"))
+        statuses = {json.loads(p.read_text())["status"] for p in records}
+        assert statuses <= {"interrupted"}
