@@ -21,7 +21,9 @@ from har_models.results import find_record, read_metrics
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[1]
-STOP_WITHIN_S = 10.0
+# One batch (about 10 s for this test on the shared 2-core machine under load, under 1 s
+# idle) plus the flow's teardown.
+STOP_WITHIN_S = 20.0
 
 
 def pipeline_cmd(archive: Path, epochs: int) -> list[str]:
