@@ -11,6 +11,8 @@ OFFICIAL_URL: Final = (
     "https://archive.ics.uci.edu/ml/machine-learning-databases/00240/UCI%20HAR%20Dataset.zip"
 )
 ROOT_DIR: Final = "UCI HAR Dataset"
+# sha256 of the archive at OFFICIAL_URL (the scheduled deployment pins it).
+OFFICIAL_SHA256: Final = "0ddcb4028c2716bf7d8f62f9eb8d0dccb419f3f40c517c15406227221c1a43e4"
 INNER_ZIP_NAME: Final = "UCI HAR Dataset.zip"  # the newer UCI download nests the archive
 
 SPLITS: Final = ("train", "test")

@@ -18,6 +18,7 @@ from har_models.study import (
     DEFAULT_BASE_SEED,
     DEFAULT_REPEATS,
     STUDY_ID_PATTERN,
+    STUDY_PREFIX_PATTERN,
     default_study_id,
     seed_of,
 )
@@ -43,6 +44,14 @@ StudyId = Annotated[
     Field(
         pattern=STUDY_ID_PATTERN,
         description="folder name under runs/ and reports/ (default: a UTC timestamp)",
+    ),
+]
+
+StudyPrefix = Annotated[
+    str,
+    Field(
+        pattern=STUDY_PREFIX_PATTERN,
+        description="put before the UTC timestamp of a default study id (e.g. 'scheduled-')",
     ),
 ]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
 
 from data_contracts.dataset import DEFAULT_PROFILE
 from flows.ingest import ingest
@@ -25,12 +26,14 @@ from flows.params import (
     Protocol,
     Repeats,
     StudyId,
+    StudyPrefix,
     Workers,
 )
 from flows.report import report
 from flows.train import train
 from har_models.protocol import DEFAULT_PROTOCOL, PROTOCOLS
-from har_models.study import DEFAULT_BASE_SEED, DEFAULT_REPEATS
+from har_models.study import DEFAULT_BASE_SEED, DEFAULT_REPEATS, default_study_id
+from tasks.summary import publish_run_summary
 
 
 @flow(name="har-pipeline", log_prints=True)
@@ -49,9 +52,12 @@ def pipeline(
     dispatch: Dispatch = "local",
     dask_address: str | None = None,
     max_workers: Workers | None = None,
+    study_prefix: StudyPrefix = "",
 ) -> str:
     """Ingest the archive, train every architecture ``repeats`` times, report; returns the
-    report folder. ``source`` None means ``$HAR_SOURCE``, then the official UCI URL."""
+    report folder. ``source`` None means ``$HAR_SOURCE``, then the official UCI URL. Without
+    ``study_id`` the study is ``study_prefix`` + the run's scheduled time (UTC)."""
+    study_id = study_id or default_study_id(study_prefix, flow_run.scheduled_start_time)
     data = ingest(
         source=source,
         expected_sha256=expected_sha256,
@@ -72,7 +78,9 @@ def pipeline(
         dask_address=dask_address,
         max_workers=max_workers,
     )
-    return report(study_id=Path(study_dir).name, data_home=data_home)
+    report_dir = report(study_id=Path(study_dir).name, data_home=data_home)
+    publish_run_summary(report_dir)  # the result on this run: log lines and artifacts
+    return report_dir
 
 
 def parse_args(argv: list[str] | None = None) -> dict[str, Any]:
@@ -96,6 +104,7 @@ def parse_args(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--base-seed", type=int, default=DEFAULT_BASE_SEED)
     p.add_argument("--data-home", default=None, help="default $HAR_HOME or ./har-data")
     p.add_argument("--study-id", default=None, help="default: a UTC timestamp")
+    p.add_argument("--study-prefix", default="", help="put before the default study id's time")
     p.add_argument("--dispatch", choices=["local", "dask", "deployment"], default="local")
     p.add_argument("--dask-address", default=None, help="scheduler of an existing Dask cluster")
     p.add_argument("--max-workers", type=int, default=None, help="concurrent training runs")

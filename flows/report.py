@@ -8,7 +8,8 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from har_data.layout import DataHome
-from har_reports.stats import data_sha256
+from har_reports.provenance import recipes
+from har_reports.stats import data_sha256, study_protocol
 from tasks.report import build, find_previous, load_study, publish_artifacts, write_report
 
 
@@ -18,7 +19,9 @@ def report(study_id: str, data_home: str | None = None) -> str:
     logger = get_run_logger()
     home = DataHome.resolve(data_home)
     metrics, histories = load_study(home.study(study_id))
-    previous = find_previous(str(home.reports), study_id, data_sha256(metrics))
+    previous = find_previous(
+        str(home.reports), study_id, data_sha256(metrics), recipes(metrics), study_protocol(metrics)
+    )
     content = build(study_id, metrics, histories, previous)
     for line in content.warnings:
         logger.warning("REGRESSION: %s", line)

@@ -29,9 +29,10 @@ from har_models.run import (
     failed_record,
     resolve_training_data,
 )
+from har_models.stop import stop_on_signals
 from har_models.study import DEFAULT_BASE_SEED, DEFAULT_REPEATS
-from tasks.dispatch import dispatch_run_task, make_task_runner
-from tasks.study import record_failure, record_progress
+from tasks.dispatch import check_dispatch_capacity, dispatch_run_task, make_task_runner
+from tasks.study import record_failure, record_progress, remove_if_empty
 from tasks.training import train_run_task
 
 
@@ -55,9 +56,10 @@ def train(
     )
     logger = get_run_logger()
     home, data_sha256 = resolve_training_data(settings.data_home)
-    study = home.study(settings.study_id)
+    study = home.study(settings.study_id)  # made by the first run that writes into it
     check_study_protocol(study, settings.protocol)
-    study.root.mkdir(parents=True, exist_ok=True)
+    if settings.dispatch == "deployment":
+        check_dispatch_capacity()
     runner, threads = make_task_runner(
         settings.dispatch, settings.device, settings.max_workers, settings.dask_address
     )
@@ -80,14 +82,19 @@ def train(
     ]
     logger.info("study %s: %d runs -> %s", settings.study_id, len(plan), study.root)
 
-    with runner:
-        futures = {runner.submit(run_task, {"params": params}): params for params in plan}
-        for future in as_completed(list(futures)):
-            params = futures[future]
-            result = future.result(raise_on_failure=False)
-            if not isinstance(result, RunRecord):
-                logger.error("%s failed after retries: %s", params.run_id, result)
-                error = result if isinstance(result, BaseException) else RuntimeError(result)
-                record_failure(failed_record(params, error), study)
-            record_progress(study, len(plan))
+    # SIGINT/SIGTERM: every run stops at its next batch and is recorded as interrupted.
+    try:
+        with stop_on_signals(chain=True), runner:
+            futures = {runner.submit(run_task, {"params": params}): params for params in plan}
+            for future in as_completed(list(futures)):
+                params = futures[future]
+                result = future.result(raise_on_failure=False)
+                if not isinstance(result, RunRecord):
+                    logger.error("%s failed after retries: %s", params.run_id, result)
+                    error = result if isinstance(result, BaseException) else RuntimeError(result)
+                    record_failure(failed_record(params, error), study)
+                record_progress(study, len(plan))
+    except BaseException:
+        remove_if_empty(study)  # stopped before any run wrote anything
+        raise
     return str(study.root)

@@ -16,7 +16,8 @@ from pydantic import Field
 from flows.params import ArchitectureName, Device, Epochs, Protocol, StudyId
 from har_models.protocol import DEFAULT_PROTOCOL
 from har_models.results import RunRecord
-from har_models.run import RunParams, resolve_training_data, train_one_run
+from har_models.run import RunParams, resolve_training_data
+from tasks.training import train_logged
 
 
 @flow(name="har-train-one", log_prints=True)
@@ -33,7 +34,7 @@ def train_one(
 ) -> RunRecord:
     """Train (or reuse) one run and write its record into the study folder."""
     home, data_sha256 = resolve_training_data(data_home)
-    return train_one_run(
+    return train_logged(
         RunParams(
             study_id=study_id,
             architecture=architecture,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 from typing import Final
@@ -35,3 +36,29 @@ def device_name(device: torch.device) -> str:
     if device.type == "mps":
         return "mps"
     return f"cpu:{platform.machine()}x{torch.get_num_threads()}"
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux ``/proc/cpuinfo``), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def hardware_description(device: torch.device) -> str:
+    """What a run ran on, for the report: the GPU's model and memory, or the CPU's model and
+    the cores this process may use."""
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        return f"{props.name}, {props.total_memory / 2**30:.0f} GiB"
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    cpu = f"{cpu_model()}, {cores} cores"
+    return f"Apple MPS on {cpu}" if device.type == "mps" else cpu

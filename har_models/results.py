@@ -62,6 +62,13 @@ class RunRecord:
     checkpoint_path: str = ""  # relative to the study dir
     cache_key: str = ""  # the inputs that produced this record (training cache)
     checkpoint_sha256: str = ""  # the checkpoint file this record describes
+    # Provenance, for the report (JSON text keeps metrics.parquet's columns flat and typed):
+    recipe: str = ""  # JSON of the recipe the run trained with
+    overrides: str = ""  # JSON of what the study changed in the registry's recipe ({} none)
+    torch_version: str = ""
+    hardware: str = ""  # CPU model and cores, GPU model
+    started_at: str = ""  # ISO 8601 UTC, when training started and ended
+    finished_at: str = ""
 
 
 RECORD_FIELDS = tuple(f.name for f in fields(RunRecord))

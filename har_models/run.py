@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from har_data.tensors import package_version
 from har_models.checkpoint import save_checkpoint
 from har_models.data import Split, read_split, subject_split
 from har_models.data import data_sha256 as read_data_sha256
+from har_models.device import hardware_description, resolve_device
 from har_models.protocol import (
     SELECTION_FACTOR,
     SELECTION_RULE,
@@ -34,8 +36,9 @@ from har_models.protocol import (
 from har_models.registry import Recipe, build_model, get_spec
 from har_models.results import RunRecord, atomic_write_parquet, find_record, save_record
 from har_models.selection import select_epoch
+from har_models.stop import Interrupted
 from har_models.study import run_id
-from har_models.training import FitResult, evaluate, fit, latency_ms_per_window
+from har_models.training import EpochCallback, FitResult, evaluate, fit, latency_ms_per_window
 
 # Every package a run executes: a change to any of them invalidates cached runs.
 CODE_PACKAGES = ("har_models", "har_data", "data_contracts")
@@ -84,6 +87,23 @@ class RunParams(BaseModel):
     def recipe(self) -> Recipe:
         spec = get_spec(self.architecture)
         return spec.recipe.with_overrides(epochs=self.epochs, **self.recipe_overrides)
+
+    def overrides(self) -> dict[str, Any]:
+        """What this run changes in the registry's recipe (``epochs`` and any override)."""
+        changed = {"epochs": self.epochs} if self.epochs is not None else {}
+        return {**changed, **self.recipe_overrides}
+
+    def provenance(self) -> dict[str, str]:
+        """The record fields that say what was trained with what."""
+        return {
+            "recipe": json.dumps(self.recipe().as_dict(), sort_keys=True),
+            "overrides": json.dumps(self.overrides(), sort_keys=True),
+            "torch_version": torch.__version__,
+        }
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def cache_key(params: RunParams, code: str | None = None) -> str:
@@ -144,11 +164,12 @@ def resolve_training_data(data_home: str | None) -> tuple[DataHome, str]:
     return home, read_data_sha256(home.split_path("train"))
 
 
-def train_one_run(params: RunParams) -> RunRecord:
+def train_one_run(params: RunParams, on_epoch: EpochCallback | None = None) -> RunRecord:
     """The run's record: reused when :func:`cached_record` accepts it, else trained now.
 
     Test is only scored, after training and selection. A per-run lock serializes two
-    processes asked for the same run; the second one then finds the first one's record."""
+    processes asked for the same run; the second one then finds the first one's record.
+    A run stopped by a signal is recorded ``interrupted`` (trained again next time)."""
     study = params.study
     study.records.mkdir(parents=True, exist_ok=True)
     key = cache_key(params)
@@ -156,14 +177,18 @@ def train_one_run(params: RunParams) -> RunRecord:
         record = cached_record(params, key)
         if record is not None:
             return record
-        record = _train(params)
+        try:
+            record = _train(params, on_epoch)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            save_record(failed_record(params, exc, status="interrupted"), study)
+            raise
         record.cache_key = key
         record.checkpoint_sha256 = sha256_of(study.root / record.checkpoint_path)
         save_record(record, study)
         return record
 
 
-def _train(params: RunParams) -> RunRecord:
+def _train(params: RunParams, on_epoch: EpochCallback | None = None) -> RunRecord:
     if params.threads:
         torch.set_num_threads(params.threads)
     protocol = check_protocol(params.protocol)
@@ -175,12 +200,15 @@ def _train(params: RunParams) -> RunRecord:
         raise ValueError(
             f"{train_path}: data sha256 {found} differs from expected {params.data_sha256}"
         )
+    started_at = utc_now()
     train, test = read_split(train_path), read_split(test_path)
     arch, seed, device = params.architecture, params.seed, params.device
     if protocol == "validated":
-        result, history = fit_validated(params, recipe, train)
+        result, history = fit_validated(params, recipe, train, on_epoch)
     else:
-        result = fit(arch, train.x, train.y, seed=seed, recipe=recipe, device=device)
+        result = fit(
+            arch, train.x, train.y, seed=seed, recipe=recipe, device=device, on_epoch=on_epoch
+        )
         history = result.history.assign(phase="train")
     scores, _ = evaluate(result.model, test.x, test.y, subjects=test.subject)
     atomic_write_parquet(history, study.history(rid))
@@ -219,11 +247,15 @@ def _train(params: RunParams) -> RunRecord:
         version=code_version(),
         history_path=study.history_rel(rid),
         checkpoint_path=study.checkpoint_rel(rid),
+        **params.provenance(),
+        hardware=hardware_description(resolve_device(device)),
+        started_at=started_at,
+        finished_at=utc_now(),
     )
 
 
 def fit_validated(
-    params: RunParams, recipe: Recipe, train: Split
+    params: RunParams, recipe: Recipe, train: Split, on_epoch: EpochCallback | None = None
 ) -> tuple[FitResult, pd.DataFrame]:
     """The ``validated`` protocol: choose the epoch count on held-out training subjects,
     then refit on every training subject for that many epochs (same seed). Returns the
@@ -239,13 +271,13 @@ def fit_validated(
     search = recipe.with_overrides(epochs=max(1, round(SELECTION_FACTOR * recipe.epochs)))
     selection = fit(
         params.architecture, fit_set.x, fit_set.y, seed=params.seed, recipe=search,
-        device=params.device, x_val=val_set.x, y_val=val_set.y,
+        device=params.device, x_val=val_set.x, y_val=val_set.y, on_epoch=on_epoch,
     )  # fmt: skip
     h = selection.history
     chosen = select_epoch(h["val_loss"].to_numpy(), h["val_accuracy"].to_numpy(), SELECTION_RULE)
     refit = fit(
         params.architecture, train.x, train.y, seed=params.seed,
-        recipe=recipe.with_overrides(epochs=chosen), device=params.device,
+        recipe=recipe.with_overrides(epochs=chosen), device=params.device, on_epoch=on_epoch,
     )  # fmt: skip
     refit.best_epoch = chosen
     history = pd.concat(
@@ -266,4 +298,6 @@ def failed_record(params: RunParams, error: BaseException, status: str = "failed
         status=status,
         error=f"{type(error).__name__}: {error}"[:2000],
         version=code_version(),
+        **params.provenance(),
+        finished_at=utc_now(),
     )

@@ -26,6 +26,7 @@ from har_models.losses import loss_function
 from har_models.metrics import Scores, score
 from har_models.registry import Recipe, build_model, get_spec
 from har_models.results import HISTORY_COLUMNS
+from har_models.stop import check_stop
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class EpochReport:
     row: dict[str, float]  # the history row (HISTORY_COLUMNS)
     model: nn.Module
     val_predictions: torch.Tensor | None  # class indices on the validation windows
+
+
+EpochCallback = Callable[[EpochReport], None]
 
 
 @dataclass
@@ -120,12 +124,14 @@ def fit(
     x_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None,
     hparams: dict[str, object] | None = None,
-    on_epoch: Callable[[EpochReport], None] | None = None,
+    on_epoch: EpochCallback | None = None,
 ) -> FitResult:
     """Train one model for ``recipe.epochs`` epochs and keep the last weights. With ``x_val``
     every epoch is also scored on those windows (loss and accuracy in the history), and
     training stops after ``recipe.patience`` epochs without a lower validation loss; the
-    epoch to keep is chosen from the history afterwards (:mod:`har_models.selection`)."""
+    epoch to keep is chosen from the history afterwards (:mod:`har_models.selection`).
+    A stop requested by a signal (:mod:`har_models.stop`) raises ``Interrupted`` before the
+    next batch."""
     recipe = recipe or get_spec(architecture).recipe
     dev = resolve_device(device)
     torch.manual_seed(seed)
@@ -155,6 +161,7 @@ def fit(
         loss_sum = torch.zeros((), device=dev, dtype=torch.float64)
         correct = torch.zeros((), device=dev, dtype=torch.int64)
         for idx in batches:
+            check_stop()
             logits = model(xt[idx])
             loss = loss_fn(logits, yt[idx])
             opt.zero_grad(set_to_none=True)

@@ -36,30 +36,76 @@ def summary_record(
     }
 
 
+def recipe_mismatch(
+    architecture: str, recipes: dict[str, Any] | None, previous: dict[str, Any]
+) -> str:
+    """Why ``architecture`` of ``previous`` is not comparable with ours ("" when it is):
+    both recipes must be recorded and equal."""
+    if recipes is None:
+        return ""
+    ours = recipes.get(architecture) or {}
+    theirs = (previous.get("recipes") or {}).get(architecture) or {}
+    if not ours or not theirs:
+        return "not compared: recipe not recorded"
+    diff = [
+        f"{k} {ours.get(k)} vs {theirs.get(k)}"
+        for k in sorted(ours)
+        if ours.get(k) != theirs.get(k)
+    ]
+    return f"not compared: recipe differs ({', '.join(diff)})" if diff else ""
+
+
+def comparable(previous: dict[str, Any], recipes: dict[str, Any] | None, protocol: str) -> bool:
+    """Same protocol and at least one architecture with the same recipe."""
+    if protocol and previous.get("protocol") != protocol:
+        return False
+    archs = [r.get("architecture") for r in previous.get("architectures", [])]
+    return any(not recipe_mismatch(str(a), recipes, previous) for a in archs)
+
+
 def pick_previous(
-    candidates: Iterable[dict[str, Any]], study_id: str, data_sha256: str
+    candidates: Iterable[dict[str, Any]],
+    study_id: str,
+    data_sha256: str,
+    recipes: dict[str, Any] | None = None,
+    protocol: str = "",
 ) -> dict[str, Any] | None:
-    """The latest summary of another study on the same data (any data when ours is unknown)."""
+    """The latest summary of another study on the same data (any data when ours is unknown);
+    with ``recipes`` (and ``protocol``), the latest one they can be compared with is
+    preferred, else the latest on the same data (the report then says why it is skipped)."""
     same = [
         c
         for c in candidates
         if c.get("study_id") != study_id
         and (not data_sha256 or c.get("data_sha256") == data_sha256)
     ]
-    return max(same, key=lambda c: c.get("generated_at", ""), default=None)
+    matching = [c for c in same if recipes is None or comparable(c, recipes, protocol)]
+    return _latest(matching) or _latest(same)
+
+
+def _latest(summaries: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return max(summaries, key=lambda c: c.get("generated_at", ""), default=None)
 
 
 def _num(x: object) -> float:
     return float("nan") if x is None else float(x)  # type: ignore[arg-type]
 
 
-def compare_with_previous(summary: pd.DataFrame, previous: dict[str, Any]) -> pd.DataFrame:
+def compare_with_previous(
+    summary: pd.DataFrame,
+    previous: dict[str, Any],
+    recipes: dict[str, Any] | None = None,
+    protocol: str = "",
+) -> pd.DataFrame:
     """Per architecture present in both: change in mean accuracy (points), flagged regressions.
 
     A drop is a regression when it exceeds the larger of the two studies' standard deviations;
-    with no spread at all (single repeats) any drop is flagged, and the note says why.
+    with no spread at all (single repeats) any drop is flagged, and the note says why. With
+    ``recipes``, an architecture whose recipe (or the study's protocol) differs is listed
+    but not compared: its change is empty and the note says why.
     """
     before = {r["architecture"]: r for r in previous.get("architectures", [])}
+    other_protocol = bool(protocol) and previous.get("protocol") != protocol
     rows = []
     for r in summary.itertuples():
         if r.architecture not in before:
@@ -70,7 +116,12 @@ def compare_with_previous(summary: pd.DataFrame, previous: dict[str, Any]) -> pd
         stds = [s for s in (std_now, std_then) if not math.isnan(s)]
         spread = max(stds) if stds else float("nan")
         change = mean_now - mean_then
-        if math.isnan(change):
+        mismatch = recipe_mismatch(r.architecture, recipes, previous)
+        if other_protocol:
+            mismatch = f"not compared: protocol {previous.get('protocol')} vs {protocol}"
+        if mismatch:
+            change, regression, note = float("nan"), False, mismatch
+        elif math.isnan(change):
             regression, note = False, "no completed runs to compare"
         elif stds:
             regression = change < -spread

@@ -10,6 +10,7 @@ import pandas as pd
 from har_reports import plots, stats
 from har_reports.compare import compare_with_previous, regression_lines, summary_record
 from har_reports.leaderboard import leaderboard
+from har_reports.provenance import provenance_headline, provenance_table, recipes
 from har_reports.published import PUBLISHED, display_name
 
 # Figure name → caption; the names are the ids in the HTML and the PNG file names.
@@ -69,7 +70,30 @@ def runs_table(metrics: pd.DataFrame) -> pd.DataFrame:
     table = metrics[RUN_COLUMNS].copy()
     table["accuracy"] = 100 * table["accuracy"]
     table["macro_f1"] = 100 * table["macro_f1"]
+    table["checkpoint"] = checkpoint_paths(metrics)
     return table.reset_index(drop=True)
+
+
+def checkpoint_paths(metrics: pd.DataFrame) -> list[str]:
+    """Each run's checkpoint relative to the data home (``runs/<study>/checkpoints/...``)."""
+    return [
+        f"runs/{study}/{path}" if path else ""
+        for study, path in zip(metrics["study_id"], metrics["checkpoint_path"], strict=True)
+    ]
+
+
+def comparison_notes(previous_id: str, comparison: pd.DataFrame) -> list[str]:
+    """Why architectures of the previous study were not compared (recipe or protocol)."""
+    skipped = comparison[comparison["note"].astype(str).str.startswith("not compared")]
+    if skipped.empty:
+        return []
+    if len(skipped) == len(comparison):
+        return [f"Not compared with study {previous_id} (same data): {skipped['note'].iloc[0]}."]
+    return [
+        f"{display_name(r.architecture)} not compared with study {previous_id}: "
+        f"{str(r.note).removeprefix('not compared: ')}."
+        for r in skipped.itertuples()
+    ]
 
 
 def _pm(mean: float, std: float) -> str:
@@ -89,7 +113,7 @@ def build_report(
     summary = stats.architecture_summary(metrics)
     done = stats.completed(metrics)
     bad = stats.failed(metrics)
-    protocol = ", ".join(sorted(set(metrics["protocol"].astype(str))))
+    protocol = stats.study_protocol(metrics)
     sha = stats.data_sha256(metrics)
     pairwise = stats.pairwise_tests(metrics)
     tables: dict[str, pd.DataFrame] = {
@@ -107,12 +131,17 @@ def build_report(
 
     warnings: list[str] = []
     previous_id = None
+    used = recipes(metrics)
+    comparison_skips: list[str] = []
     if previous is not None:
         previous_id = str(previous["study_id"])
-        tables["previous"] = compare_with_previous(summary, previous)
+        tables["previous"] = compare_with_previous(summary, previous, used, protocol)
         warnings = regression_lines(tables["previous"], previous_id)
+        comparison_skips = comparison_notes(previous_id, tables["previous"])
+    tables["provenance"] = provenance_table(metrics)
 
     headline = [f"Study {study_id}: {len(metrics)} runs, protocol {protocol}."]
+    headline += provenance_headline(metrics)
     ranked = summary.dropna(subset=["accuracy_mean"]).sort_values("accuracy_mean", ascending=False)
     if len(ranked):
         best = ranked.iloc[0]
@@ -128,7 +157,7 @@ def build_report(
             f"Hardest test subject: {hardest[0]}, {hardest[1]:.1f} % mean accuracy "
             "(per-subject table below)."
         )
-    if previous_id and not warnings:
+    if previous_id and not warnings and not comparison_skips:
         headline.append(
             f"Compared with study {previous_id}: no architecture dropped by more than the spread "
             "of its repeats."
@@ -151,6 +180,7 @@ def build_report(
         )
     if previous is None:
         notes.append("No earlier report on the same data to compare with.")
+    notes += comparison_skips
     if len(done) and per_subject.empty:
         notes.append(
             "No run recorded per-subject accuracy (trained before it was recorded): "
@@ -169,6 +199,8 @@ def build_report(
         previous_id=previous_id,
         summary=summary_record(study_id, generated_at, sha, protocol, summary),
     )
+    content.summary["warnings"] = warnings  # the pipeline run's summary repeats them
+    content.summary["recipes"] = used  # the next report compares only like with like
     if len(done):
         colors = plots.architecture_colors(stats.architectures(metrics))
         content.figures = {

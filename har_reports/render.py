@@ -125,19 +125,32 @@ def pairwise_view(t: pd.DataFrame) -> pd.DataFrame:
 
 
 def confused_view(t: pd.DataFrame) -> pd.DataFrame:
-    view = pd.DataFrame(
+    return pd.DataFrame(
         {
+            "Architecture": t["architecture"].map(display_name),
+            "Rank": t["rank"],
             "True activity": t["true"],
             "Predicted as": t["predicted"],
-            "Errors per run (all)": t["errors_per_run"].map(lambda x: _f(x, 1)),
+            "Errors per run": t["errors_per_run"].map(lambda x: _f(x, 1)),
             "% of true class": t["share_of_true_pct"].map(lambda x: _f(x, 1)),
         }
     )
-    for col in t.columns:
-        if col.startswith("errors_per_run_"):
-            arch = col.removeprefix("errors_per_run_")
-            view[f"{display_name(arch)} errors / run"] = t[col].map(lambda x: _f(x, 1))
-    return view
+
+
+def provenance_view(t: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Architecture": t["architecture"].map(display_name),
+            "Recipe": t["recipe"],
+            "Overrides": t["overrides"],
+            "Code": t["code_version"],
+            "Torch": t["torch_version"],
+            "Device": t["device"],
+            "Hardware": t["hardware"],
+            "Runs": t["runs"],
+            "Training time (sum)": t["training_seconds"].map(lambda x: _f(x / 60, 1, " min")),
+        }
+    )
 
 
 def per_class_view(t: pd.DataFrame) -> pd.DataFrame:
@@ -186,6 +199,7 @@ def runs_view(t: pd.DataFrame) -> pd.DataFrame:
             "Epochs": t["epochs"],
             "Wall time s": t["wall_time_s"].map(lambda x: _f(x, 1)),
             "Device": t["device"],
+            "Checkpoint": t["checkpoint"].fillna("") if "checkpoint" in t else "",
             "Error": t["error"].fillna("").map(lambda e: e.splitlines()[-1][:200] if e else ""),
         }
     )
@@ -204,14 +218,17 @@ SECTIONS = [
     ("Are the differences real?", "pairwise", pairwise_view,
      "Pairwise Welch t-tests on repeat accuracies, Holm-corrected for multiple comparisons."),
     ("Where the models fail", "confused_pairs", confused_view,
-     "The most frequent confusions (true → predicted), mean count per run."),
+     "Each architecture's most frequent confusions (true → predicted), mean count per run."),
     ("Per-class F1", "per_class_f1", per_class_view, "Mean over completed repeats, percent."),
     ("Per test subject", "per_subject_accuracy", per_subject_view,
      "Mean test accuracy of each test subject (S = subject id) over completed repeats, percent; "
      "the split is by person, so a low column is someone the models do not generalise to."),
     ("Since the previous study", "previous", previous_view,
      "Change in mean accuracy; a drop larger than the spread of the repeats is a regression."),
-    ("Runs", "runs", runs_view, "Every run of the study, failed ones included."),
+    ("What was trained, with what", "provenance", provenance_view,
+     "Recipe and overrides of each architecture, code and torch versions, device, hardware."),
+    ("Runs", "runs", runs_view,
+     "Every run of the study, failed ones included; checkpoints relative to the data home."),
 ]  # fmt: skip
 
 

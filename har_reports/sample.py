@@ -7,6 +7,7 @@ is consistent: ``accuracy`` is exactly the matrix's trace over its total.
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -14,6 +15,7 @@ import pandas as pd
 
 from data_contracts.dataset import ACTIVITIES, OFFICIAL_LABEL_COUNTS, OFFICIAL_SUBJECTS
 from har_data.layout import StudyLayout
+from har_models.registry import get_spec
 from har_models.results import (
     HISTORY_COLUMNS,
     RunRecord,
@@ -120,6 +122,8 @@ def make_sample_study(
             base = dict(
                 study_id=root.name, run_id=rid, architecture=arch, repeat=repeat,
                 seed=repeat, protocol=protocol, data_sha256=data_sha256, version="sample",
+                recipe=json.dumps(get_spec(arch).recipe.as_dict(), sort_keys=True),
+                overrides="{}",
             )  # fmt: skip
             if repeat in (failed or {}).get(arch, []):
                 records.append(RunRecord(**base, status="failed", error="RuntimeError: boom"))

@@ -34,6 +34,11 @@ def data_sha256(metrics: pd.DataFrame) -> str:
     return next((s for s in metrics["data_sha256"].astype(str) if s), "")
 
 
+def study_protocol(metrics: pd.DataFrame) -> str:
+    """The study's protocol(s), as the report names them ("published", "validated")."""
+    return ", ".join(sorted(set(metrics["protocol"].astype(str))))
+
+
 def architectures(metrics: pd.DataFrame) -> list[str]:
     """Architectures in the order they appear (the metrics table is sorted by name)."""
     return list(dict.fromkeys(metrics["architecture"]))
@@ -253,35 +258,38 @@ def mean_normalized_confusion(metrics: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def confused_pairs(metrics: pd.DataFrame, top: int = 5) -> pd.DataFrame:
-    """The off-diagonal (true, predicted) cells with most errors, averaged per run.
+CONFUSED_COLUMNS = [
+    "architecture", "rank", "true", "predicted", "errors_per_run", "share_of_true_pct",
+]  # fmt: skip
 
-    One column per architecture with its mean count of such errors per run, plus the overall
-    mean and that mean as a share of the true class's windows.
-    """
+
+def confused_pairs(metrics: pd.DataFrame, top: int = 3) -> pd.DataFrame:
+    """Per architecture, its ``top`` off-diagonal (true, predicted) cells by mean errors per
+    run, ranked 1..top, with that mean as a share of the true class's windows: which model
+    fails where, not an average over models that hides it."""
     done = completed(metrics)
-    archs = architectures(done)
-    if not archs:
-        return pd.DataFrame(columns=["true", "predicted", "errors_per_run", "share_of_true_pct"])
-    per_arch = {a: _confusions(done[done["architecture"] == a]).mean(axis=0) for a in archs}
-    overall = _confusions(done).mean(axis=0)
-    support = overall.sum(axis=1)
     rows = []
-    for i, j in zip(*np.nonzero(~np.eye(len(ACTIVITIES), dtype=bool)), strict=True):
-        if overall[i, j] <= 0:
-            continue
-        row = {
-            "true": ACTIVITIES[i],
-            "predicted": ACTIVITIES[j],
-            "errors_per_run": float(overall[i, j]),
-            "share_of_true_pct": float(100 * overall[i, j] / support[i]) if support[i] else 0.0,
-        }
-        row.update({f"errors_per_run_{a}": float(per_arch[a][i, j]) for a in archs})
-        rows.append(row)
-    if not rows:
-        return pd.DataFrame(columns=["true", "predicted", "errors_per_run", "share_of_true_pct"])
-    table = pd.DataFrame(rows).sort_values("errors_per_run", ascending=False, kind="stable")
-    return table.head(top).reset_index(drop=True)
+    for arch in architectures(done):
+        mean = _confusions(done[done["architecture"] == arch]).mean(axis=0)
+        support = mean.sum(axis=1)
+        cells = [
+            (float(mean[i, j]), i, j)
+            for i, j in zip(*np.nonzero(~np.eye(len(ACTIVITIES), dtype=bool)), strict=True)
+            if mean[i, j] > 0
+        ]
+        cells.sort(key=lambda c: -c[0])
+        for rank, (errors, i, j) in enumerate(cells[:top], 1):
+            rows.append(
+                {
+                    "architecture": arch,
+                    "rank": rank,
+                    "true": ACTIVITIES[i],
+                    "predicted": ACTIVITIES[j],
+                    "errors_per_run": errors,
+                    "share_of_true_pct": float(100 * errors / support[i]) if support[i] else 0.0,
+                }
+            )
+    return pd.DataFrame(rows, columns=CONFUSED_COLUMNS)
 
 
 def learning_curves(metrics: pd.DataFrame, histories: dict[str, pd.DataFrame]) -> pd.DataFrame:

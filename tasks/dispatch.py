@@ -8,20 +8,50 @@ runs go to separate processes: the global torch RNG is per process, so runs stay
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
+from uuid import UUID
 
-from prefect import task
+from prefect import get_client, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    WorkerFilter,
+    WorkerFilterStatus,
+    WorkPoolFilter,
+    WorkPoolFilterName,
+)
+from prefect.client.schemas.objects import FlowRun, StateType, WorkerStatus
 from prefect.deployments import run_deployment
-from prefect.states import Completed, State
+from prefect.states import Cancelled, Cancelling, Completed, State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from har_models.device import resolve_device
 from har_models.results import RunRecord, load_record
 from har_models.run import RunParams
-from tasks.training import reused
+from har_models.stop import Interrupted, stop_requested
+from tasks.training import retry_transient, reused
 
 TRAIN_ONE_DEPLOYMENT = "har-train-one/gpu"
+POLL_S = 2.0  # how often a dispatching task looks at its child (and at a stop request)
+WAIT_WARNING_S = 60.0  # a child still waiting for a worker after this gets a warning
+WAIT_WARNING_EVERY_S = 300.0
+BUSY = [StateType.RUNNING, StateType.PENDING, StateType.CANCELLING]
+
+
+class DispatchError(RuntimeError):
+    """The children of a deployment dispatch could never run."""
+
+
+def waiting_warning(name: str, pool: str, waited_s: float) -> str:
+    return (
+        f"NO FREE WORKER SLOT: {TRAIN_ONE_DEPLOYMENT} run {name} has waited {waited_s:.0f} s "
+        f"on work pool {pool!r}. This pipeline run holds a slot itself: a worker started with "
+        f"--limit 1 (make worker's default) can never start it. Start another worker on "
+        f"{pool!r} or restart the worker with WORKER_LIMIT=2 or more."
+    )
 
 
 def cpu_count() -> int:
@@ -65,24 +95,101 @@ def train_one_parameters(params: RunParams) -> dict[str, Any]:
     return params.model_dump(exclude={"threads", "data_sha256"})
 
 
+@task(name="check-dispatch-capacity", cache_policy=NO_CACHE, persist_result=False)
+def check_dispatch_capacity() -> str:
+    """Refuse a deployment dispatch whose children could never start: no online worker on
+    the pool of ``har-train-one/gpu``, a paused pool, or a pool concurrency limit that the
+    runs in flight (this one included) already fill. Returns the pool's name."""
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(TRAIN_ONE_DEPLOYMENT)
+        pool_name = deployment.work_pool_name or ""
+        pool = client.read_work_pool(pool_name)
+        if pool.is_paused:
+            raise DispatchError(f"work pool {pool_name!r} is paused: resume it to dispatch")
+        online = client.read_workers_for_work_pool(
+            pool_name,
+            worker_filter=WorkerFilter(status=WorkerFilterStatus(any_=[WorkerStatus.ONLINE])),
+        )
+        if not online:
+            raise DispatchError(
+                f"no worker is online on work pool {pool_name!r}, which runs "
+                f"{TRAIN_ONE_DEPLOYMENT}: start one (make worker) before dispatching"
+            )
+        if pool.concurrency_limit is not None:
+            busy = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=BUSY))
+                ),
+                work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[pool_name])),
+                limit=200,
+            )
+            in_pool = list(busy)
+            if len(in_pool) >= pool.concurrency_limit:
+                raise DispatchError(
+                    f"work pool {pool_name!r} allows {pool.concurrency_limit} concurrent runs"
+                    f" and {len(in_pool)} are in flight (this pipeline run included): its "
+                    "children could never start; raise the pool's limit"
+                )
+    get_run_logger().info(
+        "dispatching to work pool %r: %d worker(s) online (%s)",
+        pool_name, len(online), ", ".join(w.name for w in online),
+    )  # fmt: skip
+    return pool_name
+
+
+def _cancel(client: Any, flow_run: FlowRun) -> None:
+    """Cancel a child: one that never started at once, a running one through its worker."""
+    state = flow_run.state
+    if state is not None and state.is_final():
+        return
+    started = state is not None and state.type in (StateType.RUNNING, StateType.CANCELLING)
+    new = Cancelling() if started else Cancelled(message="its parent was stopped")
+    client.set_flow_run_state(flow_run.id, new, force=True)
+
+
+def wait_for_child(flow_run_id: UUID, name: str) -> FlowRun:
+    """Poll the child until it ends; cancel it when this process is asked to stop; warn
+    loudly while it waits for a worker slot that may never come."""
+    logger = get_run_logger()
+    since = time.monotonic()
+    next_warning = WAIT_WARNING_S
+    with get_client(sync_client=True) as client:
+        while True:
+            run = client.read_flow_run(flow_run_id)
+            if run.state is not None and run.state.is_final():
+                return run
+            if stop_requested():
+                _cancel(client, run)
+                raise Interrupted(f"stopped on request; child run {name} cancelled")
+            waited = time.monotonic() - since
+            waiting = run.state is None or run.state.type in (StateType.SCHEDULED,)
+            if waiting and waited >= next_warning:
+                logger.warning(waiting_warning(name, run.work_pool_name or "?", waited))
+                next_warning += WAIT_WARNING_EVERY_S
+            time.sleep(POLL_S)
+
+
 @task(
     name="dispatch-run",
     task_run_name="dispatch-{params.architecture}-r{params.repeat:02d}",
     retries=1,
+    retry_condition_fn=retry_transient,
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def dispatch_run_task(params: RunParams, timeout_s: float | None = None) -> RunRecord | State:
+def dispatch_run_task(params: RunParams) -> RunRecord | State:
     """Run one training run as a flow run of the ``har-train-one/gpu`` deployment."""
     record = reused(params)
     if record is not None:
         return Completed(name="Cached", data=record, message=f"reused {params.run_id}")
+    name = f"{params.study_id}-{params.run_id}"
     flow_run = run_deployment(
         TRAIN_ONE_DEPLOYMENT,
         parameters=train_one_parameters(params),
-        timeout=timeout_s,
-        flow_run_name=f"{params.study_id}-{params.run_id}",
+        timeout=0,  # created, not awaited: wait_for_child watches it and the stop request
+        flow_run_name=name,
     )
+    flow_run = wait_for_child(flow_run.id, name)
     state = flow_run.state
     if state is None or not state.is_completed():
         raise RuntimeError(

@@ -17,9 +17,11 @@ from prefect.cache_policies import NO_CACHE
 
 from har_data.atomic import atomic_dir
 from har_data.layout import StudyLayout
+from har_data.settings import get_settings
 from har_models.results import read_metrics
 from har_reports.compare import pick_previous
 from har_reports.content import ReportContent, build_report
+from har_reports.links import report_link
 from har_reports.render import render_html, render_markdown
 
 SUMMARY_FILE = "summary.json"
@@ -46,8 +48,15 @@ def load_study(study: StudyLayout) -> tuple[pd.DataFrame, dict[str, pd.DataFrame
 
 
 @task(name="find-previous-report", cache_policy=NO_CACHE)
-def find_previous(reports_dir: str, study_id: str, data_sha256: str) -> dict[str, Any] | None:
-    """The latest other report's ``summary.json`` on the same data, if any."""
+def find_previous(
+    reports_dir: str,
+    study_id: str,
+    data_sha256: str,
+    recipes: dict[str, Any] | None = None,
+    protocol: str = "",
+) -> dict[str, Any] | None:
+    """The latest other report's ``summary.json`` on the same data, if any (preferring one
+    with the same protocol and recipes: see :func:`har_reports.compare.pick_previous`)."""
     candidates = []
     for path in sorted(Path(reports_dir).glob(f"*/{SUMMARY_FILE}")):
         if path.parent.name.startswith("."):
@@ -56,7 +65,7 @@ def find_previous(reports_dir: str, study_id: str, data_sha256: str) -> dict[str
             candidates.append(json.loads(path.read_text()))
         except (OSError, json.JSONDecodeError) as exc:
             get_run_logger().warning("ignoring unreadable previous summary %s: %s", path, exc)
-    return pick_previous(candidates, study_id, data_sha256)
+    return pick_previous(candidates, study_id, data_sha256, recipes, protocol)
 
 
 @task(name="build-report", cache_policy=NO_CACHE)
@@ -98,8 +107,9 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 @task(name="publish-report-artifacts", cache_policy=NO_CACHE)
 def publish_artifacts(content: ReportContent, report_dir: str) -> dict[str, str]:
-    """A markdown summary, one table per summary table, a link to the HTML; returns key → kind."""
-    html_uri = (Path(report_dir) / "report.html").resolve().as_uri()
+    """A markdown summary, one table per summary table, a link to the HTML (its URL under
+    ``HAR_REPORTS_URL`` when set, else its file); returns key → kind."""
+    html_uri = report_link(report_dir, Path(report_dir).parent, get_settings().reports_url)
     keys = {}
     summary_md = render_markdown(content) + f"\n\nFull report with figures: {html_uri}\n"
     create_markdown_artifact(

@@ -47,3 +47,23 @@ def record_progress(study: StudyLayout, total: int) -> str:
         f"planned ({path})",
     )
     return str(path)
+
+
+def remove_if_empty(study: StudyLayout) -> bool:
+    """Remove a study folder that holds no file but locks: a study stopped before any run
+    wrote a record leaves nothing behind. Returns whether it was removed."""
+    root = study.root
+    if not root.is_dir():
+        return False
+    files = [p for p in root.rglob("*") if not p.is_dir()]
+    if any(not p.name.endswith(".lock") for p in files):
+        return False
+    try:
+        for path in files:
+            path.unlink(missing_ok=True)
+        for folder in sorted((p for p in root.rglob("*") if p.is_dir()), reverse=True):
+            folder.rmdir()
+        root.rmdir()
+    except OSError:  # something was written meanwhile: keep it
+        return False
+    return True

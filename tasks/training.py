@@ -8,15 +8,17 @@ every worker that reads it. A reused run ends in a state named ``Cached``.
 
 from __future__ import annotations
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import Completed, State
 
 from har_data.settings import get_settings
 from har_models.checkpoint import CheckpointError
+from har_models.progress import EpochProgress
 from har_models.results import RecordError, RunRecord
 from har_models.run import RunParams, cache_key, cached_record, train_one_run
+from har_models.stop import Interrupted, stop_on_signals, stop_requested
 
 # Errors that a second attempt cannot fix: bad parameters or data, a missing file.
 DETERMINISTIC_ERRORS: tuple[type[BaseException], ...] = (
@@ -28,13 +30,22 @@ DETERMINISTIC_ERRORS: tuple[type[BaseException], ...] = (
     PermissionError,
     RecordError,
     CheckpointError,
+    Interrupted,  # asked to stop: a retry would start it again
 )
 
 
 def retry_transient(task: object, task_run: TaskRun, state: State) -> bool:
-    """Retry crashes and resource errors; never a deterministic error."""
+    """Retry crashes and resource errors; never a deterministic error, nor after a stop."""
     exc = state.result(raise_on_failure=False)
-    return not isinstance(exc, DETERMINISTIC_ERRORS)
+    return not isinstance(exc, DETERMINISTIC_ERRORS) and not stop_requested()
+
+
+def train_logged(params: RunParams) -> RunRecord:
+    """Train one run with per-epoch progress in the run's log; a SIGINT/SIGTERM stops it at
+    the next batch (where this is the main thread: a process-pool worker, a flow run)."""
+    progress = EpochProgress(params.run_id, get_run_logger().info)
+    with stop_on_signals(chain=False):
+        return train_one_run(params, on_epoch=progress)
 
 
 def reused(params: RunParams) -> RunRecord | None:
@@ -55,4 +66,4 @@ def train_run_task(params: RunParams) -> RunRecord | State:
     record = reused(params)
     if record is not None:
         return Completed(name="Cached", data=record, message=f"reused {params.run_id}")
-    return train_one_run(params)
+    return train_logged(params)

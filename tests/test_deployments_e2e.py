@@ -19,11 +19,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from uuid import UUID
 
 import httpx
 import pytest
+from cronsim import CronSim
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import (
     ArtifactFilter,
@@ -32,8 +35,11 @@ from prefect.client.schemas.filters import (
     FlowRunFilterDeploymentId,
     FlowRunFilterId,
     FlowRunFilterParentFlowRunId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
 )
-from prefect.client.schemas.objects import FlowRun, TaskRun
+from prefect.client.schemas.objects import FlowRun, StateType, TaskRun
+from prefect.client.schemas.sorting import FlowRunSort
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from har_data.synthetic import make_synthetic_archive
@@ -91,6 +97,7 @@ class Service:
     data_home: Path
     archive: Path
     logs: Path
+    port: int
 
     def cli(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         """The Prefect CLI against this server, from the repository root."""
@@ -166,58 +173,72 @@ class Service:
             )
 
 
+def make(target: str, port: int, *args: str) -> list[str]:
+    """``make TARGET`` with this interpreter's virtualenv, never reinstalling it."""
+    venv = Path(sys.prefix)
+    return [
+        "make", "--no-print-directory", f"VENV={venv}", "-o", str(venv / ".installed"),
+        target, f"SERVER_PORT={port}", *args,
+    ]  # fmt: skip
+
+
+def wait_healthy(
+    api_url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 180
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"server did not come up:\n{log_tail(log)}")
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """Server on a free loopback port, pools and deployments created, a worker on har-gpu."""
+    """``make server``, ``make deploy`` and ``make worker`` as an operator runs them on a fresh
+    clone: a data home that does not exist yet, a port other than 4200."""
     root = tmp_path_factory.mktemp("service")
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
+    home = root / "har-home"  # made by `make server`
     env = {
         **os.environ,
-        "PREFECT_HOME": str(root / "prefect-home"),
+        "PREFECT_HOME": str(root / "prefect-home"),  # the CLI's; the server's is under HAR_HOME
         "PREFECT_API_URL": api_url,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
-        "HAR_HOME": str(root / "har-home"),
+        "HAR_HOME": str(home),
         "PREFECT_WORKER_QUERY_SECONDS": "2",  # pick up runs quickly (default 10 s)
         "PYTHONUNBUFFERED": "1",
-        "PREFECT_UI_ENABLED": "false",  # the API is all these tests use
     }
     env.pop("PREFECT_API_KEY", None)
+    env.pop("PREFECT_UI_API_URL", None)
+    env.pop("MAKEFLAGS", None)
     svc = Service(
         api_url=api_url,
         env=env,
-        data_home=root / "data-home",
+        data_home=home,
         archive=make_synthetic_archive(root / "synthetic.zip"),
         logs=root,
+        port=port,
     )
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        server_cmd = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-        procs.append(start(server_cmd, env, root / "server.log", cwd=root))
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if procs[0].poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not come up:\n{log_tail(root / 'server.log')}")
-            time.sleep(0.5)
+        procs.append(start(make("server", port), env, root / "server.log", cwd=REPO))
+        wait_healthy(api_url, procs[0], root / "server.log")
 
-        pools = subprocess.run(
-            [sys.executable, "-m", "deployments.pools"],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert pools.returncode == 0, pools.stdout + pools.stderr
-        deploy = svc.cli("deploy", "--prefect-file", "deployments/prefect.yaml", "--all")
+        deploy = subprocess.run(
+            make("deploy", port), cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        )
         assert deploy.returncode == 0, deploy.stdout + deploy.stderr
 
-        # The worker starts elsewhere on purpose: flow runs find the code by the pull step.
         # Limit 3: a pipeline run and two har-train-one runs it dispatches run side by side.
-        worker_cmd = [PREFECT, "worker", "start", "--pool", "har-gpu", "--limit", "3"]
-        procs.append(start(worker_cmd, env, root / "worker.log", cwd=root))
+        worker = make("worker", port, "WORKER_LIMIT=3", "WORKER_NAME=e2e")
+        procs.append(start(worker, env, root / "worker.log", cwd=REPO))
         yield svc
     finally:
         for proc in reversed(procs):
@@ -254,20 +275,78 @@ def test_deployments_and_work_pools_are_registered(service: Service) -> None:
         ], name
 
 
-def test_bad_parameters_are_refused_at_run_time(service: Service) -> None:
-    """The server validates parameters against the flow's schema before any run exists."""
-    zero = service.cli("deployment", "run", "har-pipeline/on-demand", "--param", "repeats=0")
-    assert zero.returncode != 0
-    out = " ".join((zero.stdout + zero.stderr).split())
-    assert "Validation failed for field 'repeats'" in out
-    assert "less than the minimum of 1" in out
+# What the server logged every minute while SQLAlchemy 2.1 broke its scheduler (issue 15).
+SCHEDULER_ERRORS = ("schedule_deployments", "InvalidRequestError", "bulk_dml", "Traceback")
 
-    unknown = service.cli(
-        "deployment", "run", "har-pipeline/on-demand", "--params", '{"architectures": ["gru"]}'
+
+def scheduled_runs(client: SyncPrefectClient, deployment_id: UUID) -> list[FlowRun]:
+    return client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(
+            deployment_id=FlowRunFilterDeploymentId(any_=[deployment_id]),
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])),
+        ),
+        sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+        limit=200,
     )
-    assert unknown.returncode != 0
-    out = " ".join((unknown.stdout + unknown.stderr).split())
-    assert "architectures[0]" in out and "'gru' is not one of" in out
+
+
+def test_the_server_schedules_the_retrain_at_the_cron_times(service: Service) -> None:
+    """Not the cron string: the runs the server's scheduler creates from it."""
+    started = datetime.now(UTC)
+    deadline = time.monotonic() + 120
+    with service.client() as client:
+        deployment = client.read_deployment_by_name("har-pipeline/scheduled-retrain")
+        schedule = deployment.schedules[0].schedule
+        while len(runs := scheduled_runs(client, deployment.id)) < 3:
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"{len(runs)} scheduled runs after 120 s; server log:\n"
+                    f"{log_tail(service.logs / 'server.log')}"
+                )
+            time.sleep(2)
+        # Nothing of this test may start on the worker: take the runs off the schedule.
+        client.pause_deployment(deployment.id)
+
+    expected = list(islice(CronSim(schedule.cron, started.replace(tzinfo=None)), len(runs)))
+    assert [r.expected_start_time.astimezone(UTC).replace(tzinfo=None) for r in runs] == expected
+    assert all(r.parameters == deployment.parameters for r in runs)
+    log = (service.logs / "server.log").read_text(errors="replace")
+    assert [e for e in SCHEDULER_ERRORS if e in log] == [], log_tail(service.logs / "server.log")
+
+
+def test_the_ui_talks_to_this_server(service: Service) -> None:
+    """`make server SERVER_PORT=...` tells the browser UI its own API, not port 4200's."""
+    settings = httpx.get(f"http://127.0.0.1:{service.port}/ui-settings", timeout=10)
+    assert settings.status_code == 200, settings.text
+    assert settings.json()["api_url"] == service.api_url
+    assert (service.data_home / "prefect").is_dir()  # the server's home, made by `make server`
+
+
+BAD_PARAMETERS = [
+    pytest.param({"repeats": 0}, "repeats", "less than the minimum of 1", id="repeats=0"),
+    pytest.param({"architectures": ["gru"]}, "architectures[0]", "'gru' is not one of", id="gru"),
+    pytest.param({"architectures": []}, "architectures", "should be non-empty", id="empty"),
+    pytest.param(
+        {"architectures": ["lstm", "lstm"]}, "architectures", "non-unique elements", id="twice"
+    ),
+    pytest.param({"device": "gpu"}, "device", "does not match", id="device=gpu"),
+    pytest.param({"study_id": "bad id/.."}, "study_id", "does not match", id="study-id"),
+    pytest.param({"study_prefix": "../x"}, "study_prefix", "does not match", id="prefix"),
+]
+
+
+@pytest.mark.parametrize(("parameters", "field", "message"), BAD_PARAMETERS)
+def test_bad_parameters_are_refused_at_run_time(
+    service: Service, parameters: dict[str, object], field: str, message: str
+) -> None:
+    """The server validates parameters against the flow's schema before any run exists."""
+    done = service.cli(
+        "deployment", "run", "har-pipeline/on-demand", "--params", json.dumps(parameters)
+    )
+    out = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode != 0, out
+    assert f"Validation failed for field '{field}'" in out or f"{field}" in out, out
+    assert message in out, out
 
     with service.client() as client:
         deployment = client.read_deployment_by_name("har-pipeline/on-demand")
@@ -276,7 +355,8 @@ def test_bad_parameters_are_refused_at_run_time(service: Service) -> None:
                 deployment_id=FlowRunFilterDeploymentId(any_=[deployment.id])
             )
         )
-    assert [r for r in runs if r.parameters.get("architectures") == ["gru"]] == []
+    key, value = next(iter(parameters.items()))
+    assert [r for r in runs if r.parameters.get(key) == value] == []
 
 
 def recipe(
@@ -362,3 +442,47 @@ def test_deployment_dispatch_runs_each_training_run_as_its_own_flow_run(
     metrics = read_metrics(service.data_home / "runs" / "e2e-deployment")
     assert len(metrics) == len(DISPATCHED) * REPEATS
     assert set(metrics["status"]) == {"completed"}
+
+
+def test_cancelling_a_dispatching_parent_cancels_its_children_within_seconds(
+    service: Service,
+) -> None:
+    parameters = {**recipe(service, "e2e-cancel", "deployment", DISPATCHED), "epochs": 1_000_000}
+    parent = service.run_deployment("har-pipeline/on-demand", parameters)
+    with service.client() as client:
+        train_one = client.read_deployment_by_name("har-train-one/gpu")
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while True:  # until a child trains
+        children = [r for r in service.flow_run_tree(parent) if r.deployment_id == train_one.id]
+        if any(r.state and r.state.is_running() for r in children):
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"no child started training:\n{log_tail(service.logs / 'worker.log')}")
+        time.sleep(1)
+    assert {r.name for r in children} <= {f"e2e-cancel-lstm-r{r:02d}" for r in range(REPEATS)}
+
+    cancelled = service.cli("flow-run", "cancel", str(parent))
+    assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
+    start = time.monotonic()
+    while True:
+        children = [r for r in service.flow_run_tree(parent) if r.deployment_id == train_one.id]
+        if all(r.state and r.state.is_final() for r in children):
+            break
+        if time.monotonic() - start > 60:
+            pytest.fail(f"children still {[r.state_name for r in children]} 60 s after cancel")
+        time.sleep(1)
+    elapsed = time.monotonic() - start
+    assert elapsed < 30, f"children took {elapsed:.0f} s to stop"
+    # Prefect 3.8.8's engine ends a SIGTERM'd child "Crashed" unless the worker's control
+    # channel announced the cancel first; either way it stopped and never completed.
+    assert {r.state_name for r in children} <= {"Cancelled", "Crashed"}, [
+        r.state_name for r in children
+    ]
+
+    # Whatever the study folder holds says what happened; it is never an empty folder.
+    study = service.data_home / "runs" / "e2e-cancel"
+    if study.exists():
+        records = sorted((study / "records").glob("*.json"))
+        assert records, sorted(p.name for p in study.rglob("*"))
+        statuses = {json.loads(p.read_text())["status"] for p in records}
+        assert statuses <= {"interrupted"}

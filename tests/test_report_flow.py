@@ -29,7 +29,7 @@ ACCS = {
 }
 TABLES = (
     "leaderboard", "architectures", "published", "pairwise", "confused_pairs", "per_class_f1",
-    "per_subject_accuracy", "runs",
+    "per_subject_accuracy", "runs", "provenance",
 )  # fmt: skip
 
 

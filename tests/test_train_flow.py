@@ -76,8 +76,6 @@ def test_flow_writes_study_and_rerun_hits_cache(prefect_harness: None, tmp_path:
 def test_flow_rejects_bad_parameters_before_running(prefect_harness: None, tmp_path: Path) -> None:
     with pytest.raises(ParameterTypeError, match="repeats"):
         train(repeats=0, data_home=str(tmp_path))
-    with pytest.raises(
-        ParameterTypeError, match="'lstm', 'cnn_lstm', 'convlstm', 'stacked_lstm'"
-    ):
+    with pytest.raises(ParameterTypeError, match="'lstm', 'cnn_lstm', 'convlstm', 'stacked_lstm'"):
         train(architectures=["gru"], data_home=str(tmp_path))
     assert not (tmp_path / "runs").exists()
