@@ -62,6 +62,9 @@ class RunRecord:
     checkpoint_path: str = ""  # relative to the study dir
     cache_key: str = ""  # the inputs that produced this record (training cache)
     checkpoint_sha256: str = ""  # the checkpoint file this record describes
+    history_sha256: str = ""  # the history file this record describes
+    validation_subjects: list[int] = field(default_factory=list)  # validated: held-out subjects
+    data_profile: str = ""  # "official" when ingest checked the official counts, else "custom"
 
 
 RECORD_FIELDS = tuple(f.name for f in fields(RunRecord))
