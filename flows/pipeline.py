@@ -29,6 +29,7 @@ from flows.params import (
 )
 from flows.report import report
 from flows.train import train
+from har_data.home_check import check_data_home
 from har_models.protocol import DEFAULT_PROTOCOL, PROTOCOLS
 from har_models.study import DEFAULT_BASE_SEED, DEFAULT_REPEATS
 
@@ -51,7 +52,9 @@ def pipeline(
     max_workers: Workers | None = None,
 ) -> str:
     """Ingest the archive, train every architecture ``repeats`` times, report; returns the
-    report folder. ``source`` None means ``$HAR_SOURCE``, then the official UCI URL."""
+    report folder. ``source`` None means ``$HAR_SOURCE``, then the official UCI URL.
+    Fails (non-zero exit) when the data home is not writable or not one run completed."""
+    check_data_home(data_home, ("raw", "tensors", "locks", "runs", "reports"))
     data = ingest(
         source=source,
         expected_sha256=expected_sha256,
