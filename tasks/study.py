@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.params import artifact_key
 from har_data.layout import StudyLayout
-from har_models.results import RunRecord, load_records, rebuild_metrics, save_record
+from har_models.results import RunRecord, read_records, rebuild_metrics, save_record
 
 
 def summary_rows(records: list[RunRecord]) -> list[dict[str, object]]:
@@ -39,7 +39,9 @@ def record_failure(record: RunRecord, study: StudyLayout) -> None:
 def record_progress(study: StudyLayout, total: int) -> str:
     """Rebuild ``metrics.parquet`` from the records on disk, and the table artifact."""
     path = rebuild_metrics(study)
-    records = load_records(study)
+    records, problems = read_records(study)
+    for problem in problems:
+        get_run_logger().warning("%s", problem)
     create_table_artifact(
         table=summary_rows(records),
         key=artifact_key(study.study_id),
@@ -57,7 +59,7 @@ class StudyFailed(RuntimeError):
 def check_outcome(study: StudyLayout, run_ids: list[str]) -> int:
     """The number of this plan's runs that completed, from the records on disk; fails the
     flow (a non-zero exit) when none did, and warns when some did not."""
-    records = {r.run_id: r for r in load_records(study)}
+    records = {r.run_id: r for r in read_records(study)[0]}
     planned = [records[rid] for rid in run_ids if rid in records]
     done = [r for r in planned if r.status == "completed"]
     failed = [r for r in planned if r.status != "completed"]
