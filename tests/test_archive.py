@@ -183,3 +183,11 @@ def test_extract_corrupt_and_truncated(synthetic_archive: Path, tmp_path: Path) 
     with pytest.raises(arc.ArchiveError, match=r"corrupt.zip: entry .* is corrupt"):
         arc.extract(tmp_path / "corrupt.zip", tmp_path / "y")
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_an_archive_without_the_dataset_folder_is_refused(tmp_path: Path) -> None:
+    other = write_archive(tmp_path / "photos.zip", {"holiday/beach.txt": "not HAR data"})
+    with pytest.raises(arc.ArchiveError, match="no 'UCI HAR Dataset' folder inside"):
+        arc.extract(other, tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
