@@ -98,7 +98,7 @@ def build_report(
     official = stats.official_data(metrics)
     pairwise = stats.pairwise_tests(metrics)
     tables: dict[str, pd.DataFrame] = {
-        "leaderboard": leaderboard(summary),
+        "leaderboard": leaderboard(summary, published=official),
         "architectures": summary,
         "published": published_table(summary),
         "pairwise": pairwise,

@@ -279,6 +279,7 @@ def test_custom_data_is_not_set_against_the_published_figures(tmp_path: Path) ->
     content = build_report("s", _study(tmp_path, "custom"), {}, None, "t")
     assert "published" not in content.tables
     assert any("is not the official UCI HAR data" in n for n in content.notes)
+    assert content.tables["leaderboard"]["published_mean"].isna().all()
     md = render_markdown(content)
     assert "PUBLISHED" not in md and "Ours - published" not in md
 
