@@ -327,7 +327,8 @@ def learning_curves(metrics: pd.DataFrame, histories: dict[str, pd.DataFrame]) -
     if not frames:
         return pd.DataFrame(columns=["architecture", "epoch", "runs"])
     long = pd.concat(frames, ignore_index=True)
-    value_cols = [c for c in long.columns if c not in ("architecture", "run_id", "epoch")]
+    numeric = long.select_dtypes("number").columns  # not "phase" (select/refit/train)
+    value_cols = [c for c in numeric if c not in ("architecture", "run_id", "epoch")]
     grouped = long.groupby(["architecture", "epoch"], sort=False)[value_cols]
     table = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=1).add_suffix("_std"))
     table["runs"] = long.groupby(["architecture", "epoch"], sort=False).size()
