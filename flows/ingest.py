@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from typing import get_args
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
 from data_contracts.dataset import DEFAULT_PROFILE, Profile
-from har_data.layout import DataHome
+from har_data.home_check import check_data_home
+from har_data.locks import archive_lock_path, hold
 from har_data.settings import get_settings
 from tasks.ingest import (
+    REFUSALS,
     IngestResult,
+    clean_leftovers,
     convert,
+    discard_refused,
     extract_archive,
     fetch_archive,
     find_published,
@@ -23,6 +27,9 @@ from tasks.ingest import (
     validate_raw,
     validate_tensors,
 )
+
+# The folders an ingest writes into (checked before anything runs).
+WRITES = ("raw", "tensors", "locks")
 
 
 def resolve_source(source: str | None) -> str:
@@ -38,17 +45,27 @@ def ingest(
     profile: Profile = DEFAULT_PROFILE,
 ) -> IngestResult:
     """Fetch, extract, validate and convert the archive; reuse tensors already published for it.
-    ``source`` None means ``$HAR_SOURCE``, then the official UCI URL."""
-    home = str(DataHome.resolve(data_home).root)
+    ``source`` None means ``$HAR_SOURCE``, then the official UCI URL.
+
+    Ingests of one archive on one data home take turns (a lock per archive): the second
+    reuses what the first published. A refused archive leaves nothing under ``raw/``."""
+    data_home_dir = check_data_home(data_home, WRITES)
+    home = str(data_home_dir.root)
+    clean_leftovers(home)
     ref = fetch_archive(resolve_source(source), expected_sha256, home)
-    reused = find_published(ref, home)
-    if reused is not None:
-        return reused
-    extracted = extract_archive(ref, home)
-    splits = validate_raw(extracted, profile)
-    staged = convert(splits, ref, home)
-    validate_tensors(staged, splits, ref, profile)
-    return publish(staged, ref, home)
+    with hold(archive_lock_path(data_home_dir, ref.sha256), get_run_logger().info):
+        reused = find_published(ref, home, profile)
+        if reused is not None:
+            return reused
+        try:
+            extracted = extract_archive(ref, home)
+            splits = validate_raw(extracted, profile)
+            staged = convert(splits, ref, home, profile)
+            validate_tensors(staged, splits, ref, profile)
+        except REFUSALS:
+            discard_refused(ref, home)
+            raise
+        return publish(staged, ref, home, profile)
 
 
 def main(argv: list[str] | None = None) -> IngestResult:

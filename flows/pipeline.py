@@ -31,6 +31,7 @@ from flows.params import (
 )
 from flows.report import report
 from flows.train import train
+from har_data.home_check import check_data_home
 from har_models.protocol import DEFAULT_PROTOCOL, PROTOCOLS
 from har_models.study import DEFAULT_BASE_SEED, DEFAULT_REPEATS, default_study_id
 from tasks.summary import publish_run_summary
@@ -56,7 +57,9 @@ def pipeline(
 ) -> str:
     """Ingest the archive, train every architecture ``repeats`` times, report; returns the
     report folder. ``source`` None means ``$HAR_SOURCE``, then the official UCI URL. Without
-    ``study_id`` the study is ``study_prefix`` + the run's scheduled time (UTC)."""
+    ``study_id`` the study is ``study_prefix`` + the run's scheduled time (UTC). Fails
+    (non-zero exit) when the data home is not writable or not one run completed."""
+    check_data_home(data_home, ("raw", "tensors", "locks", "runs", "reports"))
     study_id = study_id or default_study_id(study_prefix, flow_run.scheduled_start_time)
     data = ingest(
         source=source,

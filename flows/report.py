@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
-from har_data.layout import DataHome
+from har_data.home_check import check_data_home
 from har_reports.provenance import recipes
 from har_reports.stats import data_sha256, study_protocol
 from tasks.report import build, find_previous, load_study, publish_artifacts, write_report
@@ -17,7 +17,7 @@ from tasks.report import build, find_previous, load_study, publish_artifacts, wr
 def report(study_id: str, data_home: str | None = None) -> str:
     """Write the comparison report of ``runs/<study_id>``; returns the report folder."""
     logger = get_run_logger()
-    home = DataHome.resolve(data_home)
+    home = check_data_home(data_home, ("reports",))
     metrics, histories = load_study(home.study(study_id))
     previous = find_previous(
         str(home.reports), study_id, data_sha256(metrics), recipes(metrics), study_protocol(metrics)
@@ -25,6 +25,8 @@ def report(study_id: str, data_home: str | None = None) -> str:
     content = build(study_id, metrics, histories, previous)
     for line in content.warnings:
         logger.warning("REGRESSION: %s", line)
+    for line in content.data_warnings:
+        logger.warning("%s", line)
     report_dir = write_report(content, str(home.report_dir(study_id)))
     publish_artifacts(content, report_dir)
     logger.info("report of study %s: %s/report.html", study_id, report_dir)

@@ -21,6 +21,7 @@ from flows.params import (
     TrainSettings,
     Workers,
 )
+from har_data.home_check import check_data_home
 from har_models.protocol import DEFAULT_PROTOCOL
 from har_models.results import RunRecord
 from har_models.run import (
@@ -32,7 +33,7 @@ from har_models.run import (
 from har_models.stop import stop_on_signals
 from har_models.study import DEFAULT_BASE_SEED, DEFAULT_REPEATS
 from tasks.dispatch import check_dispatch_capacity, dispatch_run_task, make_task_runner
-from tasks.study import record_failure, record_progress, remove_if_empty
+from tasks.study import check_outcome, record_failure, record_progress, remove_if_empty
 from tasks.training import train_run_task
 
 
@@ -50,11 +51,13 @@ def train(
     dask_address: str | None = None,
     max_workers: Workers | None = None,
 ) -> str:
-    """Train ``repeats`` runs of each architecture; returns the study folder."""
+    """Train ``repeats`` runs of each architecture; returns the study folder. Fails (non-zero
+    exit) when not one run completed."""
     settings = TrainSettings(
         **{k: v for k, v in locals().items() if v is not None or k == "architectures"}
     )
     logger = get_run_logger()
+    check_data_home(settings.data_home, ("runs",))
     home, data_sha256 = resolve_training_data(settings.data_home)
     study = home.study(settings.study_id)  # made by the first run that writes into it
     check_study_protocol(study, settings.protocol)
@@ -97,4 +100,5 @@ def train(
     except BaseException:
         remove_if_empty(study)  # stopped before any run wrote anything
         raise
+    check_outcome(study, [params.run_id for params in plan])
     return str(study.root)

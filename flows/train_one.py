@@ -14,6 +14,7 @@ from prefect import flow
 from pydantic import Field
 
 from flows.params import ArchitectureName, Device, Epochs, Protocol, StudyId
+from har_data.home_check import check_data_home
 from har_models.protocol import DEFAULT_PROTOCOL
 from har_models.results import RunRecord
 from har_models.run import RunParams, resolve_training_data
@@ -33,6 +34,7 @@ def train_one(
     recipe_overrides: dict[str, Any] | None = None,
 ) -> RunRecord:
     """Train (or reuse) one run and write its record into the study folder."""
+    check_data_home(data_home, ("runs",))
     home, data_sha256 = resolve_training_data(data_home)
     return train_logged(
         RunParams(

@@ -2,16 +2,18 @@
 
 Pure data code (no Prefect): the ingest tasks call these and add retries and logging.
 Everything that lands on disk is written to a temporary name first and then renamed,
-so an interrupted run never leaves a half-written archive or extraction behind.
+so an interrupted run never leaves a half-written archive or extraction behind; the
+temporary names carry a key (``prefix``) the next ingest uses to remove a killed one's
+leftovers (``har_data.cleanup``). Files get the process umask's permissions.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
 import stat
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -19,12 +21,19 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
 from data_contracts.dataset import INNER_ZIP_NAME, ROOT_DIR
+from har_data.atomic import temp_dir, temp_file
 
 CHUNK = 1 << 20
 # The real archive unpacks to ~190 MB (with the 561-feature files ~270 MB); anything far
 # beyond that is not this dataset, and refusing it early stops a zip bomb filling the disk.
 MAX_UNCOMPRESSED_BYTES = 2 << 30
 MAX_COMPRESSION_RATIO = 200
+# How a zip file starts: a local file header, an empty archive, a spanned archive.
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+# Content types a server may give a zip; anything textual (an HTML login or error page,
+# JSON, XML) is refused before its body is read.
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/xhtml")
+TEMP_PREFIX = ".partial-"
 
 
 class ArchiveError(ValueError):
@@ -55,11 +64,26 @@ def local_path(source: str) -> Path:
     return Path(source).expanduser()
 
 
-def _temp_in(directory: Path, suffix: str) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=directory, prefix=".partial-", suffix=suffix)
-    os.close(fd)
-    return Path(name)
+def media_type(content_type: str | None) -> str:
+    """``text/html; charset=utf-8`` -> ``text/html`` ("" when the server sent none)."""
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def check_zip_response(url: str, content_type: str | None, head: bytes | None = None) -> None:
+    """Refuse a response that is not a zip: a textual content type (an HTML page: a login,
+    an error or a download page), or a body that does not start like a zip."""
+    kind = media_type(content_type)
+    if kind.startswith(TEXT_TYPES):
+        raise ArchiveError(
+            f"{url}: server returned {kind}, not a zip archive (a web page instead of the "
+            "download?); check the URL"
+        )
+    if head is not None and not head.startswith(ZIP_MAGIC):
+        what = kind or "no content type"
+        raise ArchiveError(
+            f"{url}: server returned {what} content that is not a zip archive "
+            f"(it starts with {head[:16]!r}); check the URL"
+        )
 
 
 def download(
@@ -67,16 +91,18 @@ def download(
     directory: Path,
     timeout_s: float = 30.0,
     progress: bool = True,
+    prefix: str = TEMP_PREFIX,
 ) -> Path:
     """Stream ``url`` to a temporary file in ``directory`` with a progress bar; returns its path.
 
-    Network failures raise :class:`DownloadError` (worth retrying); HTTP 4xx raises
-    :class:`ArchiveError` because asking again will not help.
+    Network failures raise :class:`DownloadError` (worth retrying); HTTP 4xx and a response
+    that is not a zip raise :class:`ArchiveError` because asking again will not help. Nothing
+    of a refused response is kept.
     """
     import httpx
     from tqdm.auto import tqdm
 
-    tmp = _temp_in(directory, ".zip")
+    tmp = temp_file(directory, prefix, ".zip")
     try:
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0))
         with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as r:
@@ -84,6 +110,8 @@ def download(
                 raise DownloadError(f"{url}: HTTP {r.status_code} from server")
             if r.status_code >= 400:
                 raise ArchiveError(f"{url}: HTTP {r.status_code}; check the URL")
+            content_type = r.headers.get("content-type")
+            check_zip_response(url, content_type)
             total = int(r.headers.get("content-length", 0)) or None
             with (
                 open(tmp, "wb") as f,
@@ -102,6 +130,8 @@ def download(
                 raise DownloadError(
                     f"{url}: connection closed after {tmp.stat().st_size} of {total} bytes"
                 )
+        with open(tmp, "rb") as f:
+            check_zip_response(url, content_type, f.read(16))
     except httpx.TransportError as e:  # connect refused, DNS, timeouts, broken stream
         tmp.unlink(missing_ok=True)
         raise DownloadError(f"{url}: {type(e).__name__}: {e or 'network error'}") from e
@@ -111,11 +141,11 @@ def download(
     return tmp
 
 
-def copy_local(path: Path, directory: Path) -> Path:
+def copy_local(path: Path, directory: Path, prefix: str = TEMP_PREFIX) -> Path:
     """Copy a local archive to a temporary file in ``directory`` (so raw/ owns its copy)."""
     if not path.is_file():
         raise ArchiveError(f"{path}: no such archive file")
-    tmp = _temp_in(directory, ".zip")
+    tmp = temp_file(directory, prefix, ".zip")
     try:
         shutil.copyfile(path, tmp)
     except BaseException:
@@ -216,6 +246,11 @@ def _nested_inner(zf: zipfile.ZipFile) -> zipfile.ZipInfo | None:
     return None
 
 
+def partial_prefix(dest: Path) -> str:
+    """Prefix of the work folder an extraction to ``dest`` fills before renaming it."""
+    return f".{dest.name}-partial-"
+
+
 def extract(
     archive: Path,
     dest: Path,
@@ -225,15 +260,15 @@ def extract(
 ) -> Path:
     """Safely extract ``archive`` to ``dest`` (atomically); returns ``dest / ROOT_DIR``.
 
-    An existing ``dest`` is trusted (it was renamed into place only once complete).
+    An existing ``dest`` is trusted (it was renamed into place only once complete), also when
+    another process renames its own extraction into place first: ours is then dropped.
     """
     root = dest / ROOT_DIR
     if dest.is_dir():
         if on_step:
             on_step(f"reusing extracted files in {dest}")
         return root
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-partial-"))
+    work = temp_dir(dest.parent, partial_prefix(dest))
     try:
         label = label or str(archive)
         with _open_zip(archive, label) as zf:
@@ -253,7 +288,14 @@ def extract(
                 inner_path.unlink()
         if not (work / ROOT_DIR).is_dir():
             raise ArchiveError(f"{label}: no {ROOT_DIR!r} folder inside; is this UCI HAR?")
-        os.replace(work, dest)
+        try:
+            os.replace(work, dest)
+        except OSError as e:
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not dest.is_dir():
+                raise
+            if on_step:
+                on_step(f"another ingest extracted {archive.name} first; using {dest}")
+            shutil.rmtree(work, ignore_errors=True)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

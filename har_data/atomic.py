@@ -35,6 +35,27 @@ def umask_mode(path: str | os.PathLike[str]) -> None:
     os.chmod(path, base & ~current_umask())
 
 
+def temp_file(directory: str | os.PathLike[str], prefix: str, suffix: str = "") -> Path:
+    """A new empty file in ``directory`` with the umask's permissions (``mkstemp`` makes it
+    private); the caller renames it into place or removes it."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=directory)
+    os.close(fd)
+    umask_mode(name)
+    return Path(name)
+
+
+def temp_dir(directory: str | os.PathLike[str], prefix: str) -> Path:
+    """A new empty folder in ``directory`` with the umask's permissions (``mkdtemp`` makes it
+    private); the caller renames it into place or removes it."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=directory))
+    umask_mode(path)
+    return path
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path``."""

@@ -93,7 +93,11 @@ def write_split(table: pa.Table, path: str | os.PathLike[str], **parquet_options
     return path
 
 
-def read_metadata(path: str | os.PathLike[str]) -> dict[str, object]:
+# A path, or the file's bytes in a ``pyarrow.BufferReader`` (checked bytes, read once).
+Source = str | os.PathLike[str] | pa.NativeFile
+
+
+def read_metadata(path: Source) -> dict[str, object]:
     """The provenance stored with a split (source, archive sha256, channels, ...)."""
     meta = pq.read_schema(path).metadata or {}
     if METADATA_KEY not in meta:
@@ -101,7 +105,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, object]:
     return json.loads(meta[METADATA_KEY])
 
 
-def load_split(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def load_split(path: Source) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read a split: ``X`` (N, 128, 9) float32, ``y`` 0-based int64 labels, ``subject`` int16.
 
     A single-row-group window column is a view on Arrow's buffer; the published files

@@ -14,6 +14,10 @@ Protocol = Literal["published", "validated"]
 PROTOCOLS: Final[tuple[str, ...]] = get_args(Protocol)
 DEFAULT_PROTOCOL: Final[Protocol] = "published"
 
+# ``validated`` picks the epoch on held-out training subjects; on fewer than this many the
+# choice is noisy, and the training log and the report warn.
+MIN_VALIDATION_SUBJECTS: Final = 3
+
 DESCRIPTIONS: Final[dict[str, str]] = {
     "published": "fixed epochs from the recipe on all training subjects, scored once on test",
     "validated": "epochs chosen on held-out training subjects, then a refit on all of them "

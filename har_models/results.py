@@ -69,6 +69,9 @@ class RunRecord:
     hardware: str = ""  # CPU model and cores, GPU model
     started_at: str = ""  # ISO 8601 UTC, when training started and ended
     finished_at: str = ""
+    history_sha256: str = ""  # the history file this record describes
+    validation_subjects: list[int] = field(default_factory=list)  # validated: held-out subjects
+    data_profile: str = ""  # "official" when ingest checked the official counts, else "custom"
 
 
 RECORD_FIELDS = tuple(f.name for f in fields(RunRecord))
@@ -137,10 +140,28 @@ def load_records(study: StudyLayout | str | os.PathLike[str]) -> list[RunRecord]
     return [parse_record(p.read_bytes(), p) for p in sorted(study.records.glob("*.json"))]
 
 
+def read_records(
+    study: StudyLayout | str | os.PathLike[str],
+) -> tuple[list[RunRecord], list[str]]:
+    """Every readable record in a study folder, and one line per file that is not a record
+    (corrupt, or planted): those are left out, not allowed to stop the study; the run they
+    claim to be is not reused (:func:`find_record`) and its next training replaces them."""
+    study = StudyLayout.of(study)
+    records, problems = [], []
+    for path in sorted(study.records.glob("*.json")):
+        try:
+            records.append(parse_record(path.read_bytes(), path))
+        except (RecordError, TypeError, OSError) as e:
+            problems.append(f"{path}: left out of the table ({e})")
+    return records, problems
+
+
 def rebuild_metrics(study: StudyLayout | str | os.PathLike[str]) -> Path:
-    """Rewrite ``metrics.parquet`` from every record in the folder, under the study's lock."""
+    """Rewrite ``metrics.parquet`` from every readable record in the folder, under the
+    study's lock."""
     study = StudyLayout.of(study)
     study.root.mkdir(parents=True, exist_ok=True)
     with FileLock(study.lock):
-        df = records_frame(load_records(study)).sort_values(["architecture", "repeat"])
+        records, _ = read_records(study)
+        df = records_frame(records).sort_values(["architecture", "repeat"])
         return atomic_write_parquet(df, study.metrics)

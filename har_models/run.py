@@ -16,15 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import torch
 from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, Field
 
+from data_contracts.dataset import OFFICIAL_ARCHIVE_SHA256
 from har_data.layout import DataHome, StudyLayout
-from har_data.tensors import package_version
+from har_data.manifest import Published, check_published, read_published
+from har_data.tensors import load_split, package_version
 from har_models.checkpoint import save_checkpoint
-from har_models.data import Split, read_split, subject_split
-from har_models.data import data_sha256 as read_data_sha256
+from har_models.data import Split, subject_split, validation_subjects
 from har_models.device import hardware_description, resolve_device
 from har_models.protocol import (
     SELECTION_FACTOR,
@@ -139,6 +141,8 @@ def cached_record(params: RunParams, key: str) -> RunRecord | None:
         return None
     if record.checkpoint_sha256 != sha256_of(checkpoint):
         return None
+    if record.history_sha256 != sha256_of(history):
+        return None
     return record
 
 
@@ -155,13 +159,18 @@ def check_study_protocol(study: StudyLayout, protocol: str) -> None:
 
 
 def resolve_training_data(data_home: str | None) -> tuple[DataHome, str]:
-    """The data home (absolute) and its data sha256; a clear error if no tensors exist."""
+    """The data home (absolute) and its data sha256; a clear error if no tensors exist or
+    train and test are not the pair the manifest names (``har_data.manifest``)."""
     home = DataHome.resolve(data_home)
-    for split in ("train", "test"):
-        path = home.split_path(split)
-        if not path.is_file():
-            raise FileNotFoundError(f"no {split} tensors at {path}: run the ingest flow first")
-    return home, read_data_sha256(home.split_path("train"))
+    return home, check_published(home).archive_sha256
+
+
+def data_profile(published: Published) -> str:
+    """ "official" when ingest checked the official counts (or the archive is the official
+    one, for tensors published before the profile was recorded), else "custom"."""
+    if published.profile:
+        return published.profile
+    return "official" if published.archive_sha256 in OFFICIAL_ARCHIVE_SHA256 else "custom"
 
 
 def train_one_run(params: RunParams, on_epoch: EpochCallback | None = None) -> RunRecord:
@@ -184,6 +193,7 @@ def train_one_run(params: RunParams, on_epoch: EpochCallback | None = None) -> R
             raise
         record.cache_key = key
         record.checkpoint_sha256 = sha256_of(study.root / record.checkpoint_path)
+        record.history_sha256 = sha256_of(study.root / record.history_path)
         save_record(record, study)
         return record
 
@@ -194,16 +204,19 @@ def _train(params: RunParams, on_epoch: EpochCallback | None = None) -> RunRecor
     protocol = check_protocol(params.protocol)
     recipe = params.recipe()
     home, study, rid = params.home, params.study, params.run_id
-    train_path, test_path = home.split_path("train"), home.split_path("test")
-    found = read_data_sha256(train_path)
+    published, data = read_published(home)  # the checked bytes: a publish meanwhile cannot mix
+    found = published.archive_sha256
     if params.data_sha256 and found != params.data_sha256:
         raise ValueError(
-            f"{train_path}: data sha256 {found} differs from expected {params.data_sha256}"
+            f"{home.tensors}: data sha256 {found} differs from expected {params.data_sha256} "
+            "(the tensors were published again since the study started)"
         )
     started_at = utc_now()
-    train, test = read_split(train_path), read_split(test_path)
+    train, test = (Split(*load_split(pa.BufferReader(data[s]))) for s in ("train", "test"))
     arch, seed, device = params.architecture, params.seed, params.device
+    held_out: list[int] = []
     if protocol == "validated":
+        held_out = validation_subjects(train.subject, seed, VALIDATION_FRACTION).tolist()
         result, history = fit_validated(params, recipe, train, on_epoch)
     else:
         result = fit(
@@ -251,6 +264,8 @@ def _train(params: RunParams, on_epoch: EpochCallback | None = None) -> RunRecor
         hardware=hardware_description(resolve_device(device)),
         started_at=started_at,
         finished_at=utc_now(),
+        validation_subjects=held_out,
+        data_profile=data_profile(published),
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from har_models.protocol import MIN_VALIDATION_SUBJECTS
 from har_reports import plots, stats
 from har_reports.compare import compare_with_previous, regression_lines, summary_record
 from har_reports.leaderboard import leaderboard
@@ -35,6 +36,9 @@ class ReportContent:
     figures: dict[str, bytes] = field(default_factory=dict)  # name → PNG
     previous_id: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)  # stored for the next comparison
+    # What the data cannot support (e.g. validation on too few subjects): shown and logged
+    # as warnings after the regressions.
+    data_warnings: list[str] = field(default_factory=list)
 
 
 def published_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -115,9 +119,10 @@ def build_report(
     bad = stats.failed(metrics)
     protocol = stats.study_protocol(metrics)
     sha = stats.data_sha256(metrics)
+    official = stats.official_data(metrics)
     pairwise = stats.pairwise_tests(metrics)
     tables: dict[str, pd.DataFrame] = {
-        "leaderboard": leaderboard(summary),
+        "leaderboard": leaderboard(summary, published=official),
         "architectures": summary,
         "published": published_table(summary),
         "pairwise": pairwise,
@@ -125,6 +130,8 @@ def build_report(
         "per_class_f1": stats.per_class_f1(metrics),
         "runs": runs_table(metrics),
     }
+    if not official:  # the published figures were measured on the official data only
+        del tables["published"]
     per_subject = stats.per_subject_accuracy(metrics)
     if len(per_subject):
         tables["per_subject_accuracy"] = per_subject
@@ -165,13 +172,25 @@ def build_report(
 
     notes = []
     n_archs = done["architecture"].nunique()
-    if n_archs < 2:
+    if n_archs == 1:
         notes.append("Only one architecture completed: there is nothing to test it against.")
     thin = [display_name(a) for a in summary.loc[summary["completed"] < 2, "architecture"]]
     if thin:
         notes.append(
             f"Fewer than two completed repeats for {', '.join(thin)}: no standard deviation, "
             "confidence interval or significance test for them."
+        )
+    two = [display_name(a) for a in summary.loc[summary["completed"] == 2, "architecture"]]
+    if two:
+        notes.append(
+            f"Two completed repeats for {', '.join(two)}: no confidence interval (it needs at "
+            f"least {stats.MIN_CI_RUNS} repeats to mean anything)."
+        )
+    if len(done) and not official:
+        notes.append(
+            f"The data (sha256 {sha[:12] or 'unknown'}) is not the official UCI HAR data (it "
+            "was ingested with --profile custom): its figures are not set against the "
+            "published ones, which were measured on the official data."
         )
     if set(metrics["protocol"].astype(str)) != {"published"}:
         notes.append(
@@ -187,6 +206,18 @@ def build_report(
             "no per-subject table."
         )
 
+    data_warnings = []
+    small = stats.small_validation(metrics)
+    if small:
+        fewest = min(small.values(), key=len)
+        example = next(rid for rid, ids in small.items() if ids == fewest)
+        data_warnings.append(
+            f"Validation rests on fewer than {MIN_VALIDATION_SUBJECTS} subjects: "
+            f"{len(small)} run(s) chose their epoch on {len(fewest)} held-out training "
+            f"subject(s) (e.g. {example}: subject(s) {', '.join(map(str, fewest))}), too few "
+            "people for early stopping to be reliable; use data with more training subjects."
+        )
+
     content = ReportContent(
         study_id=study_id,
         generated_at=generated_at,
@@ -198,13 +229,14 @@ def build_report(
         tables=tables,
         previous_id=previous_id,
         summary=summary_record(study_id, generated_at, sha, protocol, summary),
+        data_warnings=data_warnings,
     )
     content.summary["warnings"] = warnings  # the pipeline run's summary repeats them
     content.summary["recipes"] = used  # the next report compares only like with like
     if len(done):
         colors = plots.architecture_colors(stats.architectures(metrics))
         content.figures = {
-            "accuracy": plots.accuracy_plot(metrics, colors),
+            "accuracy": plots.accuracy_plot(metrics, colors, published=official),
             "confusion": plots.confusion_plot(stats.mean_normalized_confusion(metrics), colors),
             "learning_curves": plots.learning_curves_plot(
                 stats.learning_curves(metrics, histories), colors

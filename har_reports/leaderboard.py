@@ -24,13 +24,14 @@ def family_of(architecture: str) -> str:
     return spec.family if spec is not None else "unregistered"
 
 
-def leaderboard(summary: pd.DataFrame) -> pd.DataFrame:
-    """``har_reports.stats.architecture_summary`` as a ranked table (completed runs only)."""
+def leaderboard(summary: pd.DataFrame, published: bool = True) -> pd.DataFrame:
+    """``har_reports.stats.architecture_summary`` as a ranked table (completed runs only);
+    the published figures only where ``published`` (the study ran on the official data)."""
     rows = []
     for r in summary.itertuples():
         if not r.completed:
             continue
-        pub = PUBLISHED.get(r.architecture)
+        pub = PUBLISHED.get(r.architecture) if published else None
         rows.append(
             {
                 "architecture": r.architecture,

@@ -44,8 +44,9 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def accuracy_plot(metrics: pd.DataFrame, colors: dict[str, tuple]) -> bytes:
-    """Box and strip plot of the repeat accuracies, with the published mean ± std beside each."""
+def accuracy_plot(metrics: pd.DataFrame, colors: dict[str, tuple], published: bool = True) -> bytes:
+    """Box and strip plot of the repeat accuracies, with the published mean ± std beside each
+    (only where ``published``: the study ran on the official data)."""
     done = completed(metrics)
     archs = list(colors)
     fig = Figure(figsize=(max(5.0, 1.9 * len(archs) + 2), 4.6))
@@ -67,7 +68,7 @@ def accuracy_plot(metrics: pd.DataFrame, colors: dict[str, tuple]) -> bytes:
         if acc.size:
             jitter = rng.uniform(-0.12, 0.12, acc.size)
             ax.scatter(i + jitter, acc, color=color, edgecolor="white", s=36, zorder=3)
-        pub = PUBLISHED.get(arch)
+        pub = PUBLISHED.get(arch) if published else None
         if pub is not None:
             ax.errorbar(
                 i + 0.38, pub.mean, yerr=pub.std or 0, fmt="D", color="black", markersize=6,

@@ -15,6 +15,7 @@ import pandas as pd
 
 from har_reports.content import FIGURES, ReportContent
 from har_reports.published import display_name
+from har_reports.stats import MIN_CI_RUNS
 
 
 def _f(x: object, digits: int = 2, suffix: str = "") -> str:
@@ -74,7 +75,7 @@ def architectures_view(t: pd.DataFrame) -> pd.DataFrame:
             "95 % CI %": [
                 f"{_f(r.accuracy_ci_low)} to {_f(r.accuracy_ci_high)}"
                 if _f(r.accuracy_ci_low) != "—"
-                else "— (n < 2)"
+                else f"— (n < {MIN_CI_RUNS})"
                 for r in t.itertuples()
             ],
             "Macro-F1 % (mean ± std)": [
@@ -244,7 +245,7 @@ def _md_table(df: pd.DataFrame) -> str:
 
 def _lead(c: ReportContent) -> list[str]:
     """The first lines: regressions first, then the headline and the notes."""
-    return [f"WARNING: {w}" for w in c.warnings] + c.headline
+    return [f"WARNING: {w}" for w in c.warnings + c.data_warnings] + c.headline
 
 
 def _failed_lines(c: ReportContent) -> list[str]:
@@ -310,7 +311,7 @@ def render_html(c: ReportContent) -> str:
         f"<title>HAR study report: {e(c.study_id)}</title><style>{_CSS}</style></head><body>",
         f"<h1>HAR study report: {e(c.study_id)}</h1>",
     ]
-    out += [f'<p class="warning">WARNING: {e(w)}</p>' for w in c.warnings]
+    out += [f'<p class="warning">WARNING: {e(w)}</p>' for w in c.warnings + c.data_warnings]
     out.append("<ul>" + "".join(f"<li>{e(line)}</li>" for line in c.headline) + "</ul>")
     out.append(
         f"<p>Generated {e(c.generated_at)}; data sha256 <code>{e(c.data_sha256 or 'unknown')}"

@@ -109,9 +109,13 @@ def make_sample_study(
     epochs: int = 5,
     data_sha256: str = "0" * 64,
     seed: int = 0,
+    data_profile: str = "official",
+    validation_subjects: tuple[int, ...] = (7, 14, 21, 28),
 ) -> list[RunRecord]:
     """Write records, histories and ``metrics.parquet`` for the given accuracies (fractions)
-    per architecture; the repeats listed in ``failed`` are recorded as failed runs instead."""
+    per architecture; the repeats listed in ``failed`` are recorded as failed runs instead.
+    The runs look trained on the official data (``data_profile``) and, when validated, to
+    hold out ``validation_subjects``."""
     rng = np.random.default_rng(seed)
     study = StudyLayout.of(study_dir)
     root = study.root
@@ -124,6 +128,7 @@ def make_sample_study(
                 seed=repeat, protocol=protocol, data_sha256=data_sha256, version="sample",
                 recipe=json.dumps(get_spec(arch).recipe.as_dict(), sort_keys=True),
                 overrides="{}",
+                data_profile=data_profile,
             )  # fmt: skip
             if repeat in (failed or {}).get(arch, []):
                 records.append(RunRecord(**base, status="failed", error="RuntimeError: boom"))
@@ -146,6 +151,9 @@ def make_sample_study(
                     latency_ms_batch256=0.01,
                     device="cpu",
                     history_path=study.history_rel(rid),
+                    validation_subjects=list(validation_subjects)
+                    if protocol == "validated"
+                    else [],
                 )
             )
     for record in records:

@@ -13,11 +13,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from data_contracts.dataset import ACTIVITIES
+from data_contracts.dataset import ACTIVITIES, OFFICIAL_ARCHIVE_SHA256
+from har_models.protocol import MIN_VALIDATION_SUBJECTS
 from har_reports.published import display_name
 
 CONFIDENCE = 0.95
 ALPHA = 0.05
+# A t interval from two repeats spans tens of points (t = 12.7 at one degree of freedom):
+# it says nothing, so none is shown below three.
+MIN_CI_RUNS = 3
+
 TESTS = {"welch": "Welch t-test", "mannwhitney": "Mann-Whitney U test"}
 
 
@@ -44,10 +49,37 @@ def architectures(metrics: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(metrics["architecture"]))
 
 
+def official_data(metrics: pd.DataFrame) -> bool:
+    """Whether every completed run trained on the official UCI HAR data: ingest checked the
+    official counts, or (records older than that field) the archive is the official copy."""
+    done = completed(metrics)
+    if done.empty:
+        return False
+    profiles = done["data_profile"].astype(str) if "data_profile" in done else None
+    for i, sha in enumerate(done["data_sha256"].astype(str)):
+        profile = profiles.iloc[i] if profiles is not None else ""
+        if profile != "official" and not (profile == "" and sha in OFFICIAL_ARCHIVE_SHA256):
+            return False
+    return True
+
+
+def small_validation(metrics: pd.DataFrame) -> dict[str, list[int]]:
+    """run id -> its validation subjects, for completed runs that selected their epoch on
+    fewer than :data:`MIN_VALIDATION_SUBJECTS` held-out subjects."""
+    done = completed(metrics)
+    if "validation_subjects" not in done:
+        return {}
+    return {
+        r.run_id: [int(s) for s in r.validation_subjects]
+        for r in done.itertuples()
+        if r.protocol == "validated" and 0 < len(r.validation_subjects) < MIN_VALIDATION_SUBJECTS
+    }
+
+
 def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Two-sided t-based interval for the mean; NaNs when fewer than two values."""
+    """Two-sided t-based interval for the mean; NaNs below :data:`MIN_CI_RUNS` values."""
     x = np.asarray(values, dtype=float)
-    if x.size < 2:
+    if x.size < MIN_CI_RUNS:
         return float("nan"), float("nan")
     half = sps.t.ppf(0.5 + confidence / 2, df=x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
     return float(x.mean() - half), float(x.mean() + half)

@@ -3,13 +3,13 @@ table artifact, refreshed as runs finish."""
 
 from __future__ import annotations
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.params import artifact_key
 from har_data.layout import StudyLayout
-from har_models.results import RunRecord, load_records, rebuild_metrics, save_record
+from har_models.results import RunRecord, read_records, rebuild_metrics, save_record
 
 
 def summary_rows(records: list[RunRecord]) -> list[dict[str, object]]:
@@ -39,7 +39,9 @@ def record_failure(record: RunRecord, study: StudyLayout) -> None:
 def record_progress(study: StudyLayout, total: int) -> str:
     """Rebuild ``metrics.parquet`` from the records on disk, and the table artifact."""
     path = rebuild_metrics(study)
-    records = load_records(study)
+    records, problems = read_records(study)
+    for problem in problems:
+        get_run_logger().warning("%s", problem)
     create_table_artifact(
         table=summary_rows(records),
         key=artifact_key(study.study_id),
@@ -67,3 +69,33 @@ def remove_if_empty(study: StudyLayout) -> bool:
     except OSError:  # something was written meanwhile: keep it
         return False
     return True
+
+
+class StudyFailed(RuntimeError):
+    """Not one run of the study completed: there is nothing to report."""
+
+
+@task(name="check-study-outcome", cache_policy=NO_CACHE, persist_result=False)
+def check_outcome(study: StudyLayout, run_ids: list[str]) -> int:
+    """The number of this plan's runs that completed, from the records on disk; fails the
+    flow (a non-zero exit) when none did, and warns when some did not."""
+    records = {r.run_id: r for r in read_records(study)[0]}
+    planned = [records[rid] for rid in run_ids if rid in records]
+    done = [r for r in planned if r.status == "completed"]
+    failed = [r for r in planned if r.status != "completed"]
+    if not done:
+        first = failed[0].error.splitlines()[-1] if failed and failed[0].error else "no record"
+        raise StudyFailed(
+            f"study {study.study_id}: all {len(run_ids)} runs failed, none completed; "
+            f"first error ({failed[0].run_id if failed else run_ids[0]}): {first}. "
+            f"Every run's error is in {study.metrics}."
+        )
+    if failed:
+        get_run_logger().warning(
+            "study %s: %d of %d runs failed (%s); the report lists them",
+            study.study_id,
+            len(failed),
+            len(run_ids),
+            ", ".join(r.run_id for r in failed),
+        )
+    return len(done)

@@ -16,6 +16,7 @@ from prefect.states import Completed, State
 from har_data.settings import get_settings
 from har_models.checkpoint import CheckpointError
 from har_models.progress import EpochProgress
+from har_models.protocol import MIN_VALIDATION_SUBJECTS
 from har_models.results import RecordError, RunRecord
 from har_models.run import RunParams, cache_key, cached_record, train_one_run
 from har_models.stop import Interrupted, stop_on_signals, stop_requested
@@ -66,4 +67,14 @@ def train_run_task(params: RunParams) -> RunRecord | State:
     record = reused(params)
     if record is not None:
         return Completed(name="Cached", data=record, message=f"reused {params.run_id}")
-    return train_logged(params)
+    record = train_logged(params)
+    if 0 < len(record.validation_subjects) < MIN_VALIDATION_SUBJECTS:
+        get_run_logger().warning(
+            "%s chose its epoch on %d held-out training subject(s) (%s): fewer than %d, so "
+            "early stopping is noisy; use data with more training subjects",
+            params.run_id,
+            len(record.validation_subjects),
+            ", ".join(map(str, record.validation_subjects)),
+            MIN_VALIDATION_SUBJECTS,
+        )
+    return record

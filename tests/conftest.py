@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,3 +87,26 @@ def real_archive() -> Path:
         f"the real UCI HAR archive is required and was not found at {REAL_ARCHIVE_DEFAULT}; "
         "set HAR_REAL_ARCHIVE (or HAR_SOURCE) to a local copy"
     )
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A real local HTTP server serving ``tmp_path/www``."""
+    www = tmp_path / "www"
+    www.mkdir()
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **k):
+            super().__init__(*a, directory=str(www), **k)
+
+        def log_message(self, *a):  # keep test output quiet
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", www
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from har_data.layout import DataHome
+from har_data.manifest import make_manifest, write_manifest
 from har_data.synthetic import DEFAULT_SUBJECTS, make_windows
 from har_data.tensors import split_table, write_split
 from har_models.run import RunParams, resolve_training_data
@@ -13,14 +14,25 @@ from har_models.run import RunParams, resolve_training_data
 SYNTHETIC_SHA256 = "0" * 63 + "5"
 
 
-def write_synthetic_tensors(root: Path, n_per_class_subject: int = 8, seed: int = 0) -> DataHome:
-    """A data home with ``tensors/{train,test}.parquet`` (4 train, 2 test subjects)."""
+def write_synthetic_tensors(
+    root: Path,
+    n_per_class_subject: int = 8,
+    seed: int = 0,
+    subjects: dict[str, tuple[int, ...]] | None = None,
+) -> DataHome:
+    """A data home with ``tensors/{train,test}.parquet`` (4 train, 2 test subjects) and their
+    manifest, as ingest publishes them (custom profile)."""
     home = DataHome.resolve(root)
     home.tensors.mkdir(parents=True, exist_ok=True)
+    subjects = subjects or DEFAULT_SUBJECTS
+    rows = {}
     for i, split in enumerate(("train", "test")):
-        x, labels, subjects = make_windows(n_per_class_subject, DEFAULT_SUBJECTS[split], seed + i)
-        table = split_table(x, labels - 1, subjects, metadata={"archive_sha256": SYNTHETIC_SHA256})
+        x, labels, ids = make_windows(n_per_class_subject, subjects[split], seed + i)
+        table = split_table(x, labels - 1, ids, metadata={"archive_sha256": SYNTHETIC_SHA256})
         write_split(table, home.split_path(split))
+        rows[split] = len(x)
+    paths = {split: home.split_path(split) for split in rows}
+    write_manifest(home, make_manifest(paths, SYNTHETIC_SHA256, "synthetic", "custom", rows))
     return home
 
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import socket
 import stat
-import threading
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,29 +20,6 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture
-def http_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A real local HTTP server serving ``tmp_path/www``."""
-    www = tmp_path / "www"
-    www.mkdir()
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **k):
-            super().__init__(*a, directory=str(www), **k)
-
-        def log_message(self, *a):  # keep test output quiet
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", www
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_sha256_matches_hashlib(synthetic_archive: Path) -> None:
@@ -86,6 +60,48 @@ def test_download_404_is_not_retryable(http_server, tmp_path: Path) -> None:
     with pytest.raises(arc.ArchiveError, match="HTTP 404"):
         arc.download(f"{url}/missing.zip", tmp_path / "raw", timeout_s=5, progress=False)
     assert list((tmp_path / "raw").iterdir()) == []
+
+
+def test_download_of_an_html_page_says_so_and_keeps_nothing(http_server, tmp_path: Path) -> None:
+    """A login or error page used to be stored as raw/<sha>.zip and reported only as
+    "not a readable zip archive"."""
+    url, www = http_server
+    (www / "UCI.html").write_text("<!DOCTYPE html><html><body>Please sign in</body></html>")
+    with pytest.raises(arc.ArchiveError, match=r"UCI.html: server returned text/html, not a zip"):
+        arc.download(f"{url}/UCI.html", tmp_path / "raw", timeout_s=5, progress=False)
+    assert list((tmp_path / "raw").iterdir()) == []
+
+
+def test_download_of_bytes_that_are_not_a_zip_says_what_came(http_server, tmp_path) -> None:
+    """A page served as application/octet-stream is caught by its first bytes."""
+    url, www = http_server
+    (www / "UCI.bin").write_text("<html>Moved</html>")
+    with pytest.raises(
+        arc.ArchiveError,
+        match=r"server returned application/octet-stream content that is not a zip archive "
+        r"\(it starts with b'<html>Moved",
+    ):
+        arc.download(f"{url}/UCI.bin", tmp_path / "raw", timeout_s=5, progress=False)
+    assert list((tmp_path / "raw").iterdir()) == []
+
+
+def test_extraction_that_loses_a_race_uses_the_winners(synthetic_archive, tmp_path) -> None:
+    """Another process renamed its extraction into place while this one extracted: this one
+    is dropped and the published one used (it used to fail with "Directory not empty")."""
+    dest = tmp_path / "raw" / "sha"
+    winner = tmp_path / "winner"
+    arc.extract(synthetic_archive, winner)
+
+    def publish_winner_first(message: str) -> None:  # called between the extraction and the rename
+        if "wraps" in message:
+            winner.rename(dest)
+
+    outer = write_archive(tmp_path / "outer.zip", {INNER_ZIP_NAME: synthetic_archive.read_bytes()})
+    steps: list[str] = []
+    root = arc.extract(outer, dest, on_step=lambda m: (steps.append(m), publish_winner_first(m)))
+    assert root == dest / ROOT_DIR and (dest / signal_member("train", "body_acc_x")).is_file()
+    assert any("another ingest extracted" in m for m in steps)
+    assert [p.name for p in dest.parent.iterdir()] == ["sha"]
 
 
 def test_download_unreachable_is_a_network_error(tmp_path: Path) -> None:
@@ -167,3 +183,11 @@ def test_extract_corrupt_and_truncated(synthetic_archive: Path, tmp_path: Path) 
     with pytest.raises(arc.ArchiveError, match=r"corrupt.zip: entry .* is corrupt"):
         arc.extract(tmp_path / "corrupt.zip", tmp_path / "y")
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_an_archive_without_the_dataset_folder_is_refused(tmp_path: Path) -> None:
+    other = write_archive(tmp_path / "photos.zip", {"holiday/beach.txt": "not HAR data"})
+    with pytest.raises(arc.ArchiveError, match="no 'UCI HAR Dataset' folder inside"):
+        arc.extract(other, tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -150,3 +150,27 @@ def test_rerun_of_interrupted_study_trains_only_missing_runs(tmp_path: Path, fau
     done = read_metrics(study)
     assert done["run_id"].tolist() == ["lstm-r00", "lstm-r01"]
     assert done["status"].tolist() == ["completed", "completed"]
+
+
+def test_a_study_in_which_every_run_failed_fails_and_says_so(tmp_path: Path) -> None:
+    """One training subject: ``validated`` cannot hold one out. That error is deterministic,
+    so it is not retried, and a study with no completed run is a failed flow, not
+    "Completed"."""
+    home = write_synthetic_tensors(
+        tmp_path / "home", n_per_class_subject=1, subjects={"train": (1,), "test": (2,)}
+    )
+    state = train(
+        architectures=["lstm"], repeats=2, protocol="validated", epochs=1, device="cpu",
+        data_home=str(home.root), study_id="one-subject", max_workers=1, return_state=True,
+    )  # fmt: skip
+    assert state.is_failed()
+    assert "study one-subject: all 2 runs failed, none completed" in state.message
+    assert "need at least 2 training subjects to hold some out, got 1" in state.message
+    runs = training_task_runs(state.state_details.flow_run_id)
+    assert {name: run.run_count for name, run in runs.items()} == {
+        "train-lstm-r00": 1,
+        "train-lstm-r01": 1,
+    }, "a deterministic error is not retried"
+    metrics = read_metrics(home.study_dir("one-subject"))
+    assert metrics["status"].tolist() == ["failed", "failed"]
+    assert metrics["error"].str.contains("need at least 2 training subjects").all()

@@ -46,7 +46,7 @@ def test_ingest_synthetic_then_reuse(synthetic_archive: Path, tmp_path: Path, ca
     meta = read_metadata(result.test_path)
     assert meta["archive_sha256"] == sha and meta["split"] == "test"
     assert meta["source"] == str(synthetic_archive) and meta["channels"] == list(CHANNELS)
-    assert read_manifest(layout.tensors)["rows"] == {"train": 48, "test": 24}
+    assert read_manifest(layout)["rows"] == {"train": 48, "test": 24}
 
     before = {p.name: p.stat().st_mtime_ns for p in layout.tensors.iterdir()}
     caplog.clear()

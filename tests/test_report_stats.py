@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data_contracts.dataset import ACTIVITIES, OFFICIAL_SUBJECTS
+from data_contracts.dataset import ACTIVITIES, OFFICIAL_ARCHIVE_SHA256, OFFICIAL_SUBJECTS
 from har_models.results import RunRecord, read_metrics, records_frame
 from har_reports import stats
 from har_reports.compare import compare_with_previous, pick_previous, regression_lines
@@ -223,8 +223,10 @@ def test_all_runs_failed_still_renders(tmp_path: Path) -> None:
     make_sample_study(tmp_path / "bad", {"lstm": [0.9, 0.9]}, failed={"lstm": [0, 1]})
     content = build_report("bad", read_metrics(tmp_path / "bad"), {}, None, "t")
     assert content.figures == {} and "No run completed: no figures." in content.notes
+    assert not any("Only one architecture completed" in n for n in content.notes)
     md = render_markdown(content)
     assert "lstm-r00: RuntimeError: boom" in md and "2 run(s) failed" in md
+    assert "Only one architecture completed" not in md
 
 
 def test_leaderboard_ranks_best_first_with_family_cost_and_published(tmp_path: Path) -> None:
@@ -251,3 +253,65 @@ def test_leaderboard_ranks_best_first_with_family_cost_and_published(tmp_path: P
     assert render_markdown(content).index("## Leaderboard") < render_markdown(content).index(
         "## Architectures"
     )
+
+
+def test_two_repeats_get_no_confidence_interval(tmp_path: Path) -> None:
+    """A t interval from two runs spans tens of points ("-49.85 to 135.28"): none is shown."""
+    two, three = stats.describe([50.0, 90.0]), stats.describe([89.0, 90.0, 91.0])
+    assert two["std"] == pytest.approx(28.28, abs=0.01) and math.isnan(two["ci_low"])
+    assert three["ci_low"] == pytest.approx(90 - T_975_DF2 / math.sqrt(3))
+    make_sample_study(tmp_path / "two", {"lstm": [0.5, 0.9]})
+    content = build_report("two", read_metrics(tmp_path / "two"), {}, None, "t")
+    assert any("Two completed repeats for LSTM: no confidence interval" in n for n in content.notes)
+    assert "— (n < 3)" in render_markdown(content)
+
+
+ACCS = {"lstm": [0.42, 0.45, 0.40], "cnn_lstm": [0.5, 0.6, 0.55]}
+
+
+def _study(tmp_path: Path, profile: str, **options: object) -> pd.DataFrame:
+    make_sample_study(tmp_path / "s", ACCS, data_profile=profile, **options)  # type: ignore[arg-type]
+    return read_metrics(tmp_path / "s")
+
+
+def test_custom_data_is_not_set_against_the_published_figures(tmp_path: Path) -> None:
+    """A 2-subject custom archive was reported "-47.98 points" from the paper's figures."""
+    content = build_report("s", _study(tmp_path, "custom"), {}, None, "t")
+    assert "published" not in content.tables
+    assert any("is not the official UCI HAR data" in n for n in content.notes)
+    assert content.tables["leaderboard"]["published_mean"].isna().all()
+    md = render_markdown(content)
+    assert "PUBLISHED" not in md and "Ours - published" not in md
+
+
+@pytest.mark.parametrize(
+    ("profile", "sha", "official"),
+    [
+        ("official", "1" * 64, True),
+        ("", next(iter(OFFICIAL_ARCHIVE_SHA256)), True),  # recorded before profiles were
+        ("", "1" * 64, False),
+    ],
+)
+def test_official_data_is_set_against_the_published_figures(
+    tmp_path: Path, profile: str, sha: str, official: bool
+) -> None:
+    metrics = _study(tmp_path, profile, data_sha256=sha)
+    content = build_report("s", metrics, {}, None, "t")
+    assert stats.official_data(metrics) == official
+    assert ("published" in content.tables) == official
+    if official:
+        published = content.tables["published"].set_index("architecture")
+        lstm = published.loc["lstm"]
+        assert lstm["difference"] == pytest.approx(lstm["ours_mean"] - 89.7)
+
+
+def test_validation_on_fewer_than_three_subjects_is_a_warning(tmp_path: Path) -> None:
+    few = _study(tmp_path / "few", "custom", protocol="validated", validation_subjects=(3,))
+    content = build_report("s", few, {}, None, "t")
+    assert len(content.data_warnings) == 1
+    assert content.data_warnings[0].startswith("Validation rests on fewer than 3 subjects: 6 run")
+    assert "subject(s) 3" in content.data_warnings[0]
+    md = render_markdown(content).splitlines()
+    assert md[2].startswith("- **WARNING: Validation rests on fewer than 3 subjects")
+    enough = _study(tmp_path / "ok", "custom", protocol="validated", validation_subjects=(3, 5, 7))
+    assert build_report("s", enough, {}, None, "t").data_warnings == []
