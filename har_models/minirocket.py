@@ -36,6 +36,10 @@ N_KERNELS: Final = len(KERNEL_POSITIONS)  # 84
 POOLINGS: Final = ("ppv", "mpv", "mipv", "lspv")
 RIDGE_ALPHAS: Final = np.logspace(-3, 3, 10)
 GOLDEN_RATIO: Final = (np.sqrt(5) + 1) / 2
+# Up to this batch size PPV compares every value with every bias; above it, it ranks the
+# values among the sorted biases (measured: 2.7 vs 4.2 ms per window at batch 1, 6.8 vs 2.3
+# at batch 256, one thread; BENCHMARKS.md).
+SMALL_BATCH: Final = 16
 
 
 def kernel_weights() -> np.ndarray:
@@ -74,6 +78,18 @@ def _row_quantiles(sorted_rows: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     hi = (lo + 1).clamp(max=n - 1)
     a, b = sorted_rows.double().gather(1, lo), sorted_rows.double().gather(1, hi)
     return (a + (b - a) * (pos - lo.double())).float()
+
+
+def _ppv_by_rank(conv: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """Count of values above each bias, (B, K, L) x (K, F) -> (B, K, F), without comparing
+    every value with every bias: rank each value among the row's sorted biases, histogram the
+    ranks, and read the counts off a reverse cumulative sum."""
+    b, k, f = conv.shape[0], bias.shape[0], bias.shape[1]
+    ordered, order = bias.sort(-1)
+    rank = torch.searchsorted(ordered.expand(b, k, f).contiguous(), conv.contiguous())  # biases < v
+    counts = conv.new_zeros(b, k, f + 1).scatter_add_(2, rank, torch.ones_like(conv))
+    above = counts.flip(-1).cumsum(-1).flip(-1)[..., 1:]  # values with rank > i: above bias i
+    return above.gather(2, order.argsort(-1).expand(b, k, f))
 
 
 def _longest_run(positive: torch.Tensor) -> torch.Tensor:
@@ -151,11 +167,7 @@ class RocketTransform(nn.Module):
         if self.pooling == ("ppv",) and not (
             torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
         ):
-            ordered = conv.sort(-1).values.contiguous()
-            below = torch.searchsorted(
-                ordered, bias.expand(conv.shape[0], -1, -1).contiguous(), right=True
-            )
-            return [(length - below).float() / length]
+            return [_ppv_by_rank(conv, bias) / length]
         z = conv[:, :, None, :] - bias[None, :, :, None]  # (B, K, F, L)
         positive = z > 0
         count = positive.float().sum(-1)
@@ -195,6 +207,90 @@ class RocketTransform(nn.Module):
         return torch.cat(features, -1).permute(1, 0, 2).reshape(b, -1)
 
 
+class _FusedTables:
+    """What :func:`fused_ppv` needs for a group of transforms, built once per fitted state."""
+
+    def __init__(self, transforms: list[RocketTransform], device: torch.device) -> None:
+        first = transforms[0]
+        steps, members = first.n_steps, len(transforms)
+        self.weights, self.outside, self.biases, self.denominators = [], [], [], []
+        for j, d in enumerate(first.dilation_list):
+            self.weights.append(torch.cat([t._weight(j) for t in transforms]).to(device))
+            pad, n_bias = 4 * d, first.per_dilation[j]
+            valid = ((torch.arange(N_KERNELS) + j) % 2 == 1).repeat(members)  # "valid" rows
+            outside = torch.zeros(members * N_KERNELS, steps, dtype=torch.bool)
+            outside[valid, :pad] = True
+            outside[valid, steps - pad :] = True
+            self.outside.append(outside.to(device))
+            lo, hi = first.offsets[j], first.offsets[j + 1]
+            bias = torch.cat([t.biases[lo:hi].view(N_KERNELS, n_bias) for t in transforms])
+            self.biases.append(bias[None, :, :, None].to(device))  # (1, rows, F, 1)
+            length = torch.where(valid, steps - 2 * pad, steps).float()
+            self.denominators.append(length[None, :, None].to(device))
+
+
+def _dilated_conv(x: torch.Tensor, weight: torch.Tensor, dilation: int) -> torch.Tensor:
+    """``F.conv1d(x, weight, padding=4 * dilation, dilation=dilation)``; for a few windows as
+    one matrix product over unfolded steps (PyTorch's dilated convolution has no fast path
+    at batch 1: 87 vs about 20 us a call, measured)."""
+    if x.shape[0] > SMALL_BATCH:
+        return F.conv1d(x, weight, padding=4 * dilation, dilation=dilation)
+    b, c, steps = x.shape
+    padded = F.pad(x, (4 * dilation, 4 * dilation))
+    taps = padded.unfold(2, 8 * dilation + 1, 1)[..., ::dilation]  # (B, C, T, 9)
+    taps = taps.permute(0, 2, 1, 3).reshape(b, steps, c * KERNEL_LENGTH)
+    return (taps @ weight.reshape(weight.shape[0], -1).T).transpose(1, 2)
+
+
+def _state_key(transforms: list[RocketTransform]) -> tuple[object, ...] | None:
+    try:
+        return tuple(
+            (
+                t.biases.data_ptr(),
+                t.biases._version,
+                t.channel_mask.data_ptr(),
+                t.channel_mask._version,
+            )
+            for t in transforms
+        )
+    except RuntimeError:  # inference tensors keep no version counter: do not cache
+        return None
+
+
+def fused_ppv(
+    x: torch.Tensor, transforms: list[RocketTransform], cache: dict[str, Any]
+) -> torch.Tensor:
+    """PPV features of several fitted transforms (same steps and dilations) over ``x``
+    (B, C, T): ``torch.cat([t(x) for t in transforms], -1)``, computed with one convolution
+    per dilation for every transform and kernel, the "valid"-padding steps masked to -inf
+    (never above a bias), and no sorting: counts come from one comparison per dilation."""
+    key = _state_key(transforms)
+    tables = cache.get("tables") if key is not None and cache.get("key") == key else None
+    if tables is None:
+        tables = _FusedTables(transforms, x.device)
+        cache.update(key=key, tables=tables)
+    b, members = x.shape[0], len(transforms)
+    per_member: list[list[torch.Tensor]] = [[] for _ in transforms]
+    for j, d in enumerate(transforms[0].dilation_list):
+        conv = _dilated_conv(x, tables.weights[j], d).masked_fill(tables.outside[j], -torch.inf)
+        if b <= SMALL_BATCH:  # compare every value with every bias: fewest operations
+            above = (conv[:, :, None, :] > tables.biases[j]).view(torch.uint8)
+            above = above.sum(-1, dtype=torch.uint8 if conv.shape[-1] < 256 else torch.int32)
+        else:  # rank the values among the sorted biases: less work per value
+            above = _ppv_by_rank(conv, tables.biases[j][0, :, :, 0])
+        ppv = above / tables.denominators[j]
+        for m, block in enumerate(ppv.view(b, members, -1).unbind(1)):
+            per_member[m].append(block)
+    return torch.cat([torch.cat(blocks, -1) for blocks in per_member], -1)
+
+
+def can_fuse(transforms: list[RocketTransform]) -> bool:
+    """PPV-only transforms outside tracing/export (which use the plain comparison path)."""
+    return all(t.pooling == ("ppv",) for t in transforms) and not (
+        torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+    )
+
+
 class MiniRocketNet(nn.Module):
     """Raw windows (B, T, C) -> MiniRocket features -> standardization -> ridge -> (B, classes)."""
 
@@ -229,10 +325,17 @@ class MiniRocketNet(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, C) -> unscaled features."""
         series = x.transpose(1, 2).contiguous()
-        out = [self.transforms[0](series)]
+        out = [self._apply_transform(0, series)]
         if self.diff:
-            out.append(self.transforms[1](torch.diff(series, dim=-1)))
+            out.append(self._apply_transform(1, torch.diff(series, dim=-1)))
         return torch.cat(out, -1)
+
+    def _apply_transform(self, i: int, series: torch.Tensor) -> torch.Tensor:
+        transform = self.transforms[i]
+        if can_fuse([transform]):
+            caches = self.__dict__.setdefault("_fused", {})
+            return fused_ppv(series, [transform], caches.setdefault(i, {}))
+        return transform(series)
 
     @torch.no_grad()
     def transform(self, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
@@ -244,23 +347,37 @@ class MiniRocketNet(nn.Module):
     def fit(self, x: torch.Tensor, y: torch.Tensor, seed: int) -> dict[str, Any]:
         """Fit the transform(s) and the ridge head on training windows (B, T, C); everything
         random comes from ``seed``. Returns the chosen alpha and the training accuracy."""
-        from sklearn.linear_model import RidgeClassifierCV
+        self.fit_transform(x, np.random.default_rng(seed))
+        return self.fit_head(self.transform(x).cpu().double().numpy(), y.cpu().numpy())
 
-        rng = np.random.default_rng(seed)
+    @torch.no_grad()
+    def fit_transform(self, x: torch.Tensor, rng: np.random.Generator) -> None:
+        """Channel subsets and biases from training windows (B, T, C)."""
         series = x.transpose(1, 2).contiguous()
         self.transforms[0].fit(series, rng)
         if self.diff:
             self.transforms[1].fit(torch.diff(series, dim=-1), rng)
-        z = self.transform(x).cpu().double().numpy()
+
+    @torch.no_grad()
+    def fit_head(self, z: np.ndarray, y: np.ndarray, alpha: float | None = None) -> dict[str, Any]:
+        """Standardize features ``z`` and fit the ridge classifier: a fixed ``alpha``, or
+        ``RidgeClassifierCV`` over :data:`RIDGE_ALPHAS` (efficient leave-one-out) when None."""
+        from sklearn.linear_model import RidgeClassifier, RidgeClassifierCV
+
         mean, scale = z.mean(0), z.std(0)
         scale[scale == 0] = 1.0
-        ridge = RidgeClassifierCV(alphas=RIDGE_ALPHAS).fit((z - mean) / scale, y.cpu().numpy())
+        zs = (z - mean) / scale
+        ridge = (
+            RidgeClassifierCV(alphas=RIDGE_ALPHAS)
+            if alpha is None
+            else RidgeClassifier(alpha=alpha)
+        ).fit(zs, y)
         self.mean.copy_(torch.from_numpy(mean))
         self.scale.copy_(torch.from_numpy(scale))
         self.coef.copy_(torch.from_numpy(np.atleast_2d(ridge.coef_)))
         self.intercept.copy_(torch.from_numpy(np.atleast_1d(ridge.intercept_)))
-        train_accuracy = float(ridge.score((z - mean) / scale, y.cpu().numpy()))
-        return {"alpha": float(ridge.alpha_), "train_accuracy": train_accuracy}
+        chosen = float(ridge.alpha_) if alpha is None else alpha
+        return {"alpha": chosen, "train_accuracy": float(ridge.score(zs, y))}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return ((self.features(x) - self.mean) / self.scale) @ self.coef.T + self.intercept

@@ -17,6 +17,7 @@ from har_models.convlstm import ConvLSTMClassifier
 from har_models.lstm import LSTMClassifier
 from har_models.minirocket import MiniRocketNet
 from har_models.notebook_lstm import lstm128, lstm128_64
+from har_models.rocket_ensemble import RocketEnsembleNet
 from har_models.stacked_lstm import StackedLSTMClassifier
 
 
@@ -79,6 +80,13 @@ REGISTRY: dict[str, ArchSpec] = {
             note="MiniRocket (Dempster et al. 2021) + RidgeClassifierCV, in PyTorch",
         ),
         ArchSpec(
+            "rocket_ensemble",
+            RocketEnsembleNet,
+            Recipe(1, 256),  # one closed-form fit; batch_size is the transform's chunk
+            family="new",
+            note="3 MiniRocket members, ridge on windows + 2 rotated copies, logits averaged",
+        ),
+        ArchSpec(
             "lstm128",
             lstm128,
             Recipe(30, 32, optimizer="rmsprop", loss="keras_sigmoid", patience=10),
@@ -95,6 +103,9 @@ REGISTRY: dict[str, ArchSpec] = {
     )
 }
 ARCHITECTURES: tuple[str, ...] = tuple(REGISTRY)
+# The architecture we tell users to deploy: the best mean accuracy on held-out training
+# subjects (never test) among the families; BENCHMARKS.md, "A model above every anchor".
+RECOMMENDED: str = "rocket_ensemble"
 
 
 def get_spec(name: str) -> ArchSpec:

@@ -62,3 +62,45 @@ def test_validated_minirocket_has_no_epochs_to_choose(home) -> None:
     history = pd.read_parquet(params.study.root / record.history_path)
     assert history["phase"].tolist() == ["train"] and record.epochs == record.best_epoch == 1
     assert record.n_params == 9_996 * 9 + 6 and record.status == "completed"
+
+
+def test_fused_features_equal_the_plain_transform(home) -> None:
+    """The fused pass (one convolution per dilation for every member, counts by comparison
+    for a few windows, by rank for many) computes exactly the per-dilation features."""
+    from har_models.minirocket import SMALL_BATCH, fused_ppv
+
+    train = read_split(home.split_path("train"))
+    model = fit("rocket_ensemble", train.x, train.y, seed=0, device="cpu").model
+    transforms = [m.transforms[0] for m in model.net.members]
+    x = torch.from_numpy(np.ascontiguousarray(train.x[: SMALL_BATCH + 4].transpose(0, 2, 1)))
+    for batch in (x[:1], x):  # the small-batch and the large-batch paths
+        plain = torch.cat([t(batch) for t in transforms], -1)
+        assert torch.equal(fused_ppv(batch, transforms, {}), plain)
+
+
+def test_rocket_ensemble_is_fitted_on_rotated_copies_and_saved_whole(home, tmp_path: Path) -> None:
+    from har_models.augment import random_rotations, rotate_windows, with_rotated_copies
+
+    r = random_rotations(np.random.default_rng(0), 5, 30.0)
+    assert np.allclose(r @ r.transpose(0, 2, 1), np.eye(3), atol=1e-9)  # rotations
+    assert np.allclose(np.linalg.det(r), 1.0)
+    angles = np.degrees(np.arccos(np.clip((np.trace(r, axis1=1, axis2=2) - 1) / 2, -1, 1)))
+    assert (angles <= 30.0 + 1e-6).all()
+    x = np.random.default_rng(1).normal(size=(5, 8, 9)).astype(np.float32)
+    rotated = rotate_windows(x, r)
+    for g in range(3):  # each sensor's vector length is kept: a tilt, not a new signal
+        assert np.allclose(np.linalg.norm(rotated[..., 3 * g : 3 * g + 3], axis=-1),
+                           np.linalg.norm(x[..., 3 * g : 3 * g + 3], axis=-1), atol=1e-5)  # fmt: skip
+    xa, ya = with_rotated_copies(x, np.arange(5), 2, 30.0, np.random.default_rng(2))
+    assert xa.shape == (15, 8, 9) and np.array_equal(xa[:5], x) and list(ya) == [*range(5)] * 3
+
+    train = read_split(home.split_path("train"))
+    test = read_split(home.split_path("test"))
+    result = fit("rocket_ensemble", train.x, train.y, seed=5, device="cpu")
+    model = result.model
+    assert model.closed_form and len(model.net.members) == 3
+    assert model.parameter_count() == 3 * (9_996 * 3 + 6 * 9_996 + 6) <= 500_000
+    path = save_checkpoint(model, tmp_path / "ens.pt")
+    loaded = load_checkpoint(path)
+    assert np.array_equal(loaded.predict(test.x), model.predict(test.x))
+    assert evaluate(model, test.x, test.y)[0].accuracy > 0.5
