@@ -14,7 +14,7 @@ import pandas as pd
 
 Rule = Literal["last", "min_val_loss", "max_val_accuracy", "smoothed_val_accuracy"]
 RULES: Final[tuple[str, ...]] = get_args(Rule)
-SMOOTHING: Final = 3  # epochs in the centred moving average of ``smoothed_val_accuracy``
+SMOOTHING: Final = 5  # epochs in the centred moving average of ``smoothed_val_accuracy``
 
 
 def smoothed(values: np.ndarray, window: int = SMOOTHING) -> np.ndarray:

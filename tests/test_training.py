@@ -152,8 +152,8 @@ def test_selection_rules() -> None:
     assert select_epoch(loss, acc, "last") == 5
     assert select_epoch(loss, acc, "min_val_loss") == 4
     assert select_epoch(loss, acc, "max_val_accuracy") == 5
-    # centred 3-epoch means: 0.70, 0.70, 0.80, 0.8167, 0.875 -> the last epoch
-    assert select_epoch(loss, acc, "smoothed_val_accuracy") == 5
+    # centred 5-epoch means (shorter at the ends): 0.70, 0.725, 0.77, 0.8375, 0.8167 -> epoch 4
+    assert select_epoch(loss, acc, "smoothed_val_accuracy") == 4
     assert select_epoch(loss, np.array([0.9, 0.9, 0.1, 0.1, 0.1]), "max_val_accuracy") == 1
     with pytest.raises(ValueError, match="unknown selection rule"):
         select_epoch(loss, acc, "test_accuracy")
