@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     sha = str(read_metadata(tensors / "train.parquet").get("archive_sha256", ""))
     x_train, x_test = x_train.transpose(0, 2, 1), x_test.transpose(0, 2, 1)  # (N, C, T)
     out = RESULTS_DIR / f"{a.study_id}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
     rows = pd.read_csv(out).to_dict("records") if out.is_file() else []
     done = {r["repeat"] for r in rows}
     device = f"cpu:{platform.machine()}x{os.environ.get('OMP_NUM_THREADS', '?')}"

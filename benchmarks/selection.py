@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from har_data.atomic import write_text
@@ -94,6 +95,28 @@ def cross_fitted(record: dict, rule: str, max_epochs: int) -> tuple[float, float
     return statistics.fmean(scores), statistics.fmean(chosen)
 
 
+def table(records: list[dict]) -> pd.DataFrame:
+    """One row per (architecture, seed, search range, rule): the cross-fitted accuracy (%)
+    and the mean epoch the rule picked; committed as benchmarks/validation/selection-rules.csv."""
+    rows = []
+    for r in records:
+        for max_epochs in sorted({r["recipe_epochs"], r["epochs"]}):
+            for rule in RULES:
+                acc, epoch = cross_fitted(r, rule, max_epochs)
+                rows.append(
+                    {
+                        "architecture": r["architecture"],
+                        "seed": r["seed"],
+                        "max_epochs": max_epochs,
+                        "rule": rule,
+                        "cross_fitted_val_accuracy": round(100 * acc, 4),
+                        "mean_epoch": epoch,
+                        "held_out_subjects": " ".join(map(str, r["a_subjects"] + r["b_subjects"])),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
 def summarize(records: list[dict]) -> list[str]:
     lines = [
         "| architecture | search range | rule | runs | cross-fitted val acc (%) | mean epoch |"
@@ -121,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--data-home", default=None)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--csv", type=Path, default=None, help="also write the per-seed table here")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     train = read_split(DataHome.resolve(a.data_home).split_path("train"))  # never the test split
@@ -134,7 +158,10 @@ def main(argv: list[str] | None = None) -> int:
             write_text(path, json.dumps(record))
             print(f"{path.name}: {record['seconds']:.0f} s", flush=True)
     records = [json.loads(f.read_text()) for f in sorted(a.out.glob("*.json"))]
-    print("\n".join(summarize([r for r in records if r["architecture"] in a.architectures])))
+    mine = [r for r in records if r["architecture"] in a.architectures]
+    print("\n".join(summarize(mine)))
+    if a.csv:
+        table(mine).to_csv(a.csv, index=False)
     return 0
 
 
