@@ -21,6 +21,10 @@ def default_dims() -> dict[str, int]:
 class Standardize(nn.Module):
     """``(x - mean) / std`` per channel; the identity until :meth:`fit` is called."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+    fitted: torch.Tensor
+
     def __init__(self, n_channels: int = N_CHANNELS) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(n_channels))

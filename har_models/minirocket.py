@@ -103,6 +103,10 @@ def _longest_run(positive: torch.Tensor) -> torch.Tensor:
 class RocketTransform(nn.Module):
     """Multivariate MiniRocket features: (B, C, T) -> (B, n_out); fitted state in buffers."""
 
+    kernels: torch.Tensor
+    channel_mask: torch.Tensor
+    biases: torch.Tensor
+
     def __init__(
         self,
         n_channels: int,
@@ -295,6 +299,11 @@ class MiniRocketNet(nn.Module):
     """Raw windows (B, T, C) -> MiniRocket features -> standardization -> ridge -> (B, classes)."""
 
     closed_form = True  # fitted by :meth:`fit`, not by gradient steps
+    mean: torch.Tensor
+    scale: torch.Tensor
+    coef: torch.Tensor
+    intercept: torch.Tensor
+    transforms: nn.ModuleList
 
     def __init__(
         self,

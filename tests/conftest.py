@@ -110,3 +110,15 @@ def http_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def real_home(
+    real_archive: Path, prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A data home with the real archive ingested once for the session (the ingest flow)."""
+    from flows.ingest import ingest
+
+    home = tmp_path_factory.mktemp("real-home")
+    ingest(source=str(real_archive), data_home=str(home))
+    return home
