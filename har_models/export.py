@@ -183,7 +183,9 @@ def parity(predictor: Predictor, runner: Runner, x: np.ndarray) -> float:
         ref, got = reference_outputs(predictor, batch), runner(batch)
         for a, b in zip(ref, got, strict=True):
             if a.shape != b.shape:
-                raise ExportError(f"the file returns shape {b.shape} where the model returns {a.shape}")
+                raise ExportError(
+                    f"the file returns shape {b.shape} where the model returns {a.shape}"
+                )
             worst = max(worst, float(np.max(np.abs(a - b))))
     return worst
 

@@ -20,7 +20,9 @@ from tests.synthetic_tensors import run_params, write_synthetic_tensors
 
 
 @pytest.fixture(scope="module")
-def trained_home(tmp_path_factory: pytest.TempPathFactory, one_torch_thread: None) -> Iterator[DataHome]:
+def trained_home(
+    tmp_path_factory: pytest.TempPathFactory, one_torch_thread: None
+) -> Iterator[DataHome]:
     """A data home with study ``s``: lstm (2 repeats) and cnn_lstm, 1 epoch each."""
     home = write_synthetic_tensors(tmp_path_factory.mktemp("home"))
     for arch, repeat in (("lstm", 0), ("lstm", 1), ("cnn_lstm", 0)):
@@ -105,7 +107,7 @@ def test_pipeline_parameters_have_the_help_of_the_flow_they_are_passed_to() -> N
 
 
 def test_pipeline_options_pass_through() -> None:
-    command, bound, _ = app.parse_args(
+    _, bound, _ = app.parse_args(
         ["pipeline", "--source", "/data/x.zip", "--repeats", "2", "--epochs", "3",
          "--architectures", "lstm", "cnn_lstm", "--data-home", "/tmp/h", "--max-workers", "2"]
     )  # fmt: skip

@@ -17,13 +17,20 @@ pytestmark = pytest.mark.integration
 HAR = Path(sys.executable).with_name("har")
 
 
-def run_har(*argv: object, api_url: str | None = None, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+def run_har(
+    *argv: object, api_url: str | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HAR_RETRY_DELAY_S": "0"}
     env.pop("HAR_HOME", None)
     if api_url:
         env["PREFECT_API_URL"] = api_url
     return subprocess.run(
-        [str(HAR), *map(str, argv)], capture_output=True, text=True, env=env, timeout=timeout, check=False
+        [str(HAR), *map(str, argv)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -76,7 +83,9 @@ def test_failing_flow_ends_with_one_error_line(tmp_path: Path, api_url: str) -> 
     assert "Traceback" not in run.stderr + run.stdout
     assert sum("har: error" in line for line in lines) == 1
 
-    debug = run_har("--debug", "ingest", "--source", missing, "--data-home", tmp_path / "h", api_url=api_url)
+    debug = run_har(
+        "--debug", "ingest", "--source", missing, "--data-home", tmp_path / "h", api_url=api_url
+    )
     assert debug.returncode == 1
     assert "Traceback" in debug.stderr and "no such archive file" in debug.stderr
 

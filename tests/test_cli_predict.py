@@ -119,7 +119,9 @@ def test_csv_of_raw_readings_is_windowed(
     np.testing.assert_allclose(df[PROBS], model_probs(checkpoint, windows), atol=2e-6)
 
 
-def test_uci_text_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path, checkpoint: Path) -> None:
+def test_uci_text_folder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, checkpoint: Path
+) -> None:
     archive = make_synthetic_archive(tmp_path / "a.zip")
     split = extract_split(archive, "test", tmp_path / "x")
     labels = np.loadtxt(split / "y_test.txt", dtype=int)
@@ -136,7 +138,9 @@ def test_parquet_output_format_flag(
 ) -> None:
     np.save(tmp_path / "w.npy", test_windows[0][:4])
     out = tmp_path / "predictions.bin"
-    result = har(capsys, "predict", checkpoint, tmp_path / "w.npy", "--format", "parquet", "-o", out)
+    result = har(
+        capsys, "predict", checkpoint, tmp_path / "w.npy", "--format", "parquet", "-o", out
+    )
     assert result.code == 0, result
     check_frame(pq.read_table(out).to_pandas(), 4)
 
@@ -220,14 +224,18 @@ def _parquet_with(path: Path, windows: np.ndarray, **metadata: object) -> Path:
     return write_split(table, path)
 
 
-def test_parquet_with_another_channel_order(capsys, tmp_path: Path, checkpoint: Path, test_windows) -> None:
+def test_parquet_with_another_channel_order(
+    capsys, tmp_path: Path, checkpoint: Path, test_windows
+) -> None:
     order = [*CHANNELS[3:6], *CHANNELS[:3], *CHANNELS[6:]]
     path = _parquet_with(tmp_path / "t.parquet", test_windows[0][:4], channels=order)
     result = har(capsys, "predict", checkpoint, path)
     assert_one_error_line(result, 1, "t.parquet", "channel order body_gyro_x", "differs")
 
 
-def test_parquet_at_another_sampling_rate(capsys, tmp_path: Path, checkpoint: Path, test_windows) -> None:
+def test_parquet_at_another_sampling_rate(
+    capsys, tmp_path: Path, checkpoint: Path, test_windows
+) -> None:
     path = _parquet_with(tmp_path / "t.parquet", test_windows[0][:4], sample_rate_hz=100)
     result = har(capsys, "predict", checkpoint, path)
     assert_one_error_line(result, 1, "sampled at 100 Hz", "trained on 50 Hz")
@@ -298,7 +306,9 @@ def test_checkpoints_that_are_not_usable(
     assert not marker.exists()
 
 
-def test_summary_json_is_not_mixed_into_stdout(capsys, tmp_path: Path, checkpoint: Path, test_windows) -> None:
+def test_summary_json_is_not_mixed_into_stdout(
+    capsys, tmp_path: Path, checkpoint: Path, test_windows
+) -> None:
     """stdout is exactly the table (pipe it), remarks go to stderr."""
     np.save(tmp_path / "w.npy", test_windows[0][:3])
     result = har(capsys, "predict", checkpoint, tmp_path / "w.npy")
