@@ -31,6 +31,7 @@ from har_cli.errors import (
     hide_tracebacks_in_terminal_logs,
     one_line,
     print_error,
+    quiet_prefect_console_while_running,
     set_debug,
 )
 
@@ -117,8 +118,12 @@ def _launcher(
         debug: Show the full traceback of an error (and Prefect's, in its log lines).
     """
     set_debug(debug)
-    if not debug:
-        hide_tracebacks_in_terminal_logs()
+    with quiet_prefect_console_while_running():  # Prefect, when a flow command imports it
+        hide_tracebacks_in_terminal_logs()  # loggers configured already
+        return _run(tokens, debug)
+
+
+def _run(tokens: tuple[str, ...], debug: bool) -> int:
     try:
         result = app(tokens)
     except SystemExit as e:  # usage errors (2) and --help/--version (0) from the parser

@@ -9,9 +9,14 @@ handlers print only the log line.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import logging
+import os
 import sys
-from typing import Any
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 PROG = "har"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -90,8 +95,50 @@ class _NoTraceback(logging.Formatter):
             record.exc_info, record.exc_text, record.stack_info = None, None, None
         return self.inner.format(record)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+
+SETTINGS_VAR = "PREFECT_LOGGING_SETTINGS_PATH"
+PREFECT_FORMATTER = "(): prefect.logging.formatters.PrefectFormatter"
+TERMINAL_FORMATTER = "(): har_cli.terminal_log.TerminalFormatter"
+
+
+def quiet_prefect_console(folder: Path) -> Path | None:
+    """Before Prefect is imported: point ``PREFECT_LOGGING_SETTINGS_PATH`` at Prefect's own
+    logging configuration with the console formatter swapped for
+    :class:`har_cli.terminal_log.TerminalFormatter`, so this process and the worker
+    processes it starts (process pools, a local Dask cluster) print log lines without
+    tracebacks. A configuration of the user's own is left alone. Returns the file written."""
+    if os.environ.get(SETTINGS_VAR) or _debug:
+        return None
+    spec = importlib.util.find_spec("prefect")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    default = Path(next(iter(spec.submodule_search_locations))) / "logging" / "logging.yml"
+    try:
+        text = default.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    if text.count(PREFECT_FORMATTER) != 1:  # another Prefect layout: keep its default
+        return None
+    path = folder / "prefect-logging.yml"
+    path.write_text(text.replace(PREFECT_FORMATTER, TERMINAL_FORMATTER), encoding="utf-8")
+    os.environ[SETTINGS_VAR] = str(path)
+    return path
+
+
+@contextmanager
+def quiet_prefect_console_while_running() -> Iterator[None]:
+    """:func:`quiet_prefect_console` for the duration of a command, in a scratch folder;
+    the environment is restored afterwards (``main`` may run again in one process)."""
+    before = os.environ.get(SETTINGS_VAR)
+    with tempfile.TemporaryDirectory(prefix="har-") as scratch:
+        try:
+            quiet_prefect_console(Path(scratch))
+            yield
+        finally:
+            if before is None:
+                os.environ.pop(SETTINGS_VAR, None)
+            else:
+                os.environ[SETTINGS_VAR] = before
 
 
 def terminal_handlers() -> list[logging.Handler]:
