@@ -30,6 +30,7 @@ def test_terminal_formatter_keeps_the_message_and_drops_the_traceback() -> None:
     assert record.exc_info is not None  # the API log handler still gets the traceback
 
 
+@pytest.mark.integration  # a subprocess
 def test_prefect_workers_inherit_the_quiet_console(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
