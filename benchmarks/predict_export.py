@@ -3,9 +3,9 @@
     OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.predict_export --data-home /work/har-home \\
         --checkpoint lstm128=/work/har-home/runs/nb-published/checkpoints/lstm128-r00.pt
 
-For each architecture (a trained checkpoint where ``--checkpoint`` gives one, else a fresh
-model whose standardization is fitted on the training windows: size, parity and speed do
-not depend on the weights' values) it exports ONNX and TorchScript with the same code as
+For each architecture (a trained checkpoint where ``--checkpoint`` gives one, a closed-form
+model fitted on the training split, else a fresh model whose standardization is fitted on
+the training windows: size, parity and speed do not depend on the weights' values) it exports ONNX and TorchScript with the same code as
 ``har export`` and prints the file size, the largest difference from the PyTorch model's
 logits and probabilities on the first 256 real test windows (and on one window alone), and
 the latency per window at batch 1 and 256. Then it runs ``har predict`` as a user would (a
@@ -35,15 +35,23 @@ from har_models.checkpoint import save_checkpoint
 from har_models.export import EXPORT_FORMATS, export
 from har_models.inference import Predictor
 from har_models.registry import ARCHITECTURES, build_model
+from har_models.training import fit
 
 
-def checkpoint_for(arch: str, given: dict[str, str], train_x: np.ndarray, folder: Path) -> Path:
+def checkpoint_for(
+    arch: str, given: dict[str, str], train_x: np.ndarray, train_y: np.ndarray, folder: Path
+) -> tuple[Path, str]:
+    """The given checkpoint, a closed-form model fitted on the training split (seconds), or a
+    fresh model with its standardization fitted; and which of these it is."""
     if arch in given:
-        return Path(given[arch])
+        return Path(given[arch]), "trained"
     torch.manual_seed(0)
     model = build_model(arch)
+    if model.closed_form:
+        model = fit(arch, train_x, train_y, seed=0, device="cpu").model
+        return save_checkpoint(model, folder / f"{arch}.pt"), "fitted"
     model.norm.fit(torch.as_tensor(train_x))
-    return save_checkpoint(model, folder / f"{arch}.pt")
+    return save_checkpoint(model, folder / f"{arch}.pt"), "fresh"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(a.threads)
     given = dict(item.split("=", 1) for item in a.checkpoint)
     home = DataHome.resolve(a.data_home)
-    train_x, _, _ = load_split(home.split_path("train"))
+    train_x, train_y, _ = load_split(home.split_path("train"))
     test_x, _, _ = load_split(home.split_path("test"))
     all_x = np.concatenate([train_x, test_x])[: a.windows]
     sample = np.array(test_x[:256])
@@ -70,16 +78,16 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         np.save(folder / "windows.npy", all_x)
         for arch in a.architectures:
-            ckpt = checkpoint_for(arch, given, train_x, folder)
+            ckpt, trained = checkpoint_for(arch, given, train_x, train_y, folder)
             predictor = Predictor.from_checkpoint(ckpt)
-            trained = "trained" if arch in given else "fresh"
             for fmt in EXPORT_FORMATS:
                 suffix = ".onnx" if fmt == "onnx" else ".ts.pt"
                 t0 = time.perf_counter()
                 r = export(predictor, fmt, folder / f"{arch}{suffix}", sample, threads=a.threads)  # type: ignore[arg-type]
                 seconds = time.perf_counter() - t0
                 exports.append(
-                    f"| {arch} ({trained}) | {fmt} | {r.size_bytes / 1024:.0f} | {r.max_abs_diff:.1e} "
+                    f"| {arch} ({trained}) | {fmt} | {r.size_bytes / 1024:.0f} "
+                    f"| {r.parity.max_abs_diff:.1e}{'' if r.exact else ' (same predictions)'} "
                     f"| {r.latency_ms_batch1:.3f} | {r.latency_ms_batch256:.4f} | {seconds:.0f} |"
                 )
                 print(exports[-1], flush=True)

@@ -23,7 +23,7 @@ METRICS: tuple[str, ...] = get_args(Metric)
 class ModelInfo:
     name: str
     family: str
-    n_params: int  # trainable, as Keras counts them
+    n_params: int  # trainable (as Keras counts them), or a closed-form model's fitted numbers
     recipe: dict[str, object]
     recommended: bool
     note: str
@@ -46,7 +46,7 @@ def model_catalog() -> list[ModelInfo]:
     for name in ARCHITECTURES:
         spec = REGISTRY[name]
         model = build_model(name)
-        n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        n_params = model.parameter_count()
         out.append(
             ModelInfo(
                 name=name,

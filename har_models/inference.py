@@ -8,6 +8,7 @@ path serves every registered family. Checkpoints are read only by
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,7 +108,7 @@ def probabilities(
     to_probs = PROBABILITIES[loss]
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
+    device = next(itertools.chain(model.parameters(), model.buffers())).device
     out = []
     with torch.inference_mode():
         for i in range(0, len(x), batch_size):

@@ -16,6 +16,7 @@ from data_contracts.dataset import CHANNELS, ROOT_DIR, SAMPLE_RATE_HZ, labels_me
 from har_cli.app import main
 from har_models.checkpoint import save_checkpoint
 from har_models.registry import build_model
+from har_models.training import fit
 
 
 @dataclass
@@ -48,12 +49,21 @@ def assert_one_error_line(result: Result, code: int, *fragments: str) -> None:
         assert fragment in lines[0], (fragment, lines[0])
 
 
-def untrained_checkpoint(path: Path, architecture: str, fit_on: np.ndarray | None = None) -> Path:
-    """A checkpoint of a freshly initialised model (its standardization fitted on
-    ``fit_on`` if given): enough where a test is about inputs, outputs or export parity."""
+def untrained_checkpoint(
+    path: Path,
+    architecture: str,
+    fit_on: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+) -> Path:
+    """A checkpoint of a freshly initialised model, its standardization fitted on ``fit_on``
+    if given: enough where a test is about inputs, outputs or export parity. A closed-form
+    family (no epochs, e.g. MiniRocket) is fitted on ``fit_on``/``labels``, since its
+    unfitted weights are all zero."""
     torch.manual_seed(0)
     model = build_model(architecture)
-    if fit_on is not None:
+    if fit_on is not None and model.closed_form and labels is not None:
+        model = fit(architecture, fit_on, labels, seed=0, device="cpu").model
+    elif fit_on is not None:
         model.norm.fit(torch.as_tensor(fit_on))
     return save_checkpoint(model, path, data_sha256="0" * 64)
 

@@ -26,6 +26,9 @@ from har_models.registry import ARCHITECTURES, ArchSpec, Recipe
 from tests.cli_helpers import assert_one_error_line, extract_split, har, untrained_checkpoint
 
 PARITY = 1e-5
+# Exported to ONNX, these match the PyTorch model's predictions but not its outputs to 1e-5
+# (BENCHMARKS.md, "Predict and export"); TorchScript matches them exactly.
+THRESHOLDED = {"minirocket"}
 
 # Runs in a fresh interpreter that never imports this project: what a user of the file has.
 RUNNER = r"""
@@ -58,21 +61,29 @@ print(json.dumps({"meta": out, "project_modules": mine}))
 
 
 @pytest.fixture(scope="module")
-def real_windows(real_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
-    """The first 256 windows of the real test split, read from its text files."""
+def real_split(
+    real_archive: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[np.ndarray, np.ndarray]:
+    """The real test split's windows and labels, read from its text files."""
     split = extract_split(real_archive, "test", tmp_path_factory.mktemp("uci"))
-    return read_uci_folder(split, WindowSpec()).x[:256].copy()
+    windows = read_uci_folder(split, WindowSpec())
+    assert windows.labels is not None
+    return windows.x, windows.labels
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
 def test_exported_files_equal_the_model_on_real_windows(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
-    real_windows: np.ndarray,
+    real_split: tuple[np.ndarray, np.ndarray],
     architecture: str,
     one_torch_thread: None,
 ) -> None:
-    ckpt = untrained_checkpoint(tmp_path / f"{architecture}.pt", architecture, fit_on=real_windows)
+    x, labels = real_split
+    real_windows = x[:256].copy()  # checked on these; fitted (where anything is) on others
+    ckpt = untrained_checkpoint(
+        tmp_path / f"{architecture}.pt", architecture, x[256:], labels[256:]
+    )
     files = {}
     for fmt in ("onnx", "torchscript"):
         out = tmp_path / f"{architecture}.{fmt}"
@@ -99,7 +110,15 @@ def test_exported_files_equal_the_model_on_real_windows(
         got_logits, got_probs = np.load(path + ".logits.npy"), np.load(path + ".probs.npy")
         diff = max(np.abs(got_logits - logits).max(), np.abs(got_probs - probs).max())
         diff_one = np.abs(np.load(path + ".one.npy") - logits[:1]).max()
-        print(f"PARITY {architecture} {fmt} {Path(path).stat().st_size} {diff:.3g} {diff_one:.3g}")
+        same = (got_probs.argmax(1) == probs.argmax(1)).mean()
+        print(
+            f"PARITY {architecture} {fmt} {Path(path).stat().st_size} {diff:.3g} {diff_one:.3g} {same}"
+        )
+        if fmt == "onnx" and architecture in THRESHOLDED:
+            # Features that count convolution outputs above fitted thresholds: onnxruntime's
+            # rounding flips a few comparisons, so only the predictions are equal.
+            assert same == 1.0 and np.abs(got_probs - probs).max() <= 1e-3, (fmt, diff)
+            continue
         assert diff <= PARITY and diff_one <= PARITY, (fmt, diff, diff_one)
 
 

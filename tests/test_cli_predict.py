@@ -149,8 +149,9 @@ def test_parquet_output_format_flag(
 def test_every_registered_family_predicts(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, test_windows, architecture: str
 ) -> None:
-    x = test_windows[0][:5]
-    ckpt = untrained_checkpoint(tmp_path / f"{architecture}.pt", architecture, fit_on=x)
+    x, y = test_windows
+    ckpt = untrained_checkpoint(tmp_path / f"{architecture}.pt", architecture, x, y)
+    x = x[:5]
     np.save(tmp_path / "w.npy", x)
     result = har(capsys, "predict", ckpt, tmp_path / "w.npy")
     assert result.code == 0, result
