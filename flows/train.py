@@ -60,7 +60,7 @@ def train(
     Args:
         architectures: Architectures to train (default: every registered one; see ``har models``).
         repeats: Training runs per architecture.
-        protocol: ``published``: fixed epochs, then one evaluation on test, as the originals did; ``validated``: whole training subjects held out for early stopping and best-epoch selection.
+        protocol: ``published``: the recipe's fixed epochs on all training subjects, then one evaluation on test, as the originals did; ``validated``: the epoch count chosen on held-out training subjects, then a refit on all of them.
         epochs: Override every recipe's epoch count.
         device: ``auto`` (cuda, then mps, then cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
         base_seed: Repeat k uses seed base_seed + k.

