@@ -223,7 +223,8 @@ def read_parquet(path: Path, spec: WindowSpec, sample_rate_hz: float | None = No
         x, y, _ = load_split(path)
     except (ValueError, OSError, KeyError) as e:
         raise InputError(f"{path}: not a tensor file written by ingest ({e})") from None
-    channels = tuple(meta.get("channels") or ())  # type: ignore[call-overload]
+    stored = meta.get("channels")
+    channels = tuple(str(c) for c in stored) if isinstance(stored, list) else ()
     if channels and channels != tuple(spec.channels):
         if sorted(channels) == sorted(spec.channels):
             raise InputError(
@@ -233,8 +234,8 @@ def read_parquet(path: Path, spec: WindowSpec, sample_rate_hz: float | None = No
         raise InputError(
             f"{path}: channels {', '.join(channels)}, but the model takes {spec.describe_channels()}"
         )
-    stored = meta.get("sample_rate_hz")
-    rate = float(stored) if isinstance(stored, int | float) else None
+    stored_rate = meta.get("sample_rate_hz")
+    rate = float(stored_rate) if isinstance(stored_rate, int | float) else None
     if rate is not None and sample_rate_hz is not None and rate != float(sample_rate_hz):
         raise InputError(f"{path}: sampled at {rate:g} Hz (stored), not {sample_rate_hz:g} Hz")
     check_rate(str(path), rate if rate is not None else sample_rate_hz, spec)
