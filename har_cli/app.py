@@ -9,6 +9,7 @@ interrupted. Errors are one line on stderr; ``--debug`` adds the traceback.
 from __future__ import annotations
 
 import ast
+import atexit
 import importlib.util
 import logging
 import os
@@ -118,9 +119,12 @@ def _launcher(
         debug: Show the full traceback of an error (and Prefect's, in its log lines).
     """
     set_debug(debug)
-    with quiet_prefect_console_while_running():  # Prefect, when a flow command imports it
-        hide_tracebacks_in_terminal_logs()  # loggers configured already
-        return _run(tokens, debug)
+    try:
+        with quiet_prefect_console_while_running():  # Prefect, when a flow command imports it
+            hide_tracebacks_in_terminal_logs()  # loggers configured already
+            return _run(tokens, debug)
+    finally:
+        set_debug(False)  # `main` may run again in this process
 
 
 def _run(tokens: tuple[str, ...], debug: bool) -> int:
@@ -138,8 +142,9 @@ def _run(tokens: tuple[str, ...], debug: bool) -> int:
     except Exception as e:
         if debug:
             raise
-        # Prefect logs the ephemeral server's shutdown at exit; keep the error the last line.
-        logging.getLogger("prefect").setLevel(logging.WARNING)
+        # Prefect logs the ephemeral server's shutdown at exit; keep the error the last line
+        # (at exit only: a process that calls `main` again keeps its log levels).
+        atexit.register(logging.getLogger("prefect").setLevel, logging.WARNING)
         print_error(e)
         return EXIT_FAILURE
     return result if isinstance(result, int) else EXIT_OK

@@ -89,3 +89,18 @@ def test_the_environment_is_restored_after_a_command(capsys: pytest.CaptureFixtu
     before = os.environ.get("PREFECT_LOGGING_SETTINGS_PATH")
     assert main(["models", "--json"]) == 0
     assert os.environ.get("PREFECT_LOGGING_SETTINGS_PATH") == before
+
+
+def test_a_failed_command_leaves_logging_as_it_was(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Callers that run ``main`` in their process keep their log levels and debug state."""
+    from har_cli.app import main
+    from har_cli.errors import debug_enabled
+
+    before = logging.getLogger("prefect").level
+    assert main(["best", "nope", "--data-home", str(tmp_path)]) == 1
+    assert logging.getLogger("prefect").level == before
+    with pytest.raises(FileNotFoundError):
+        main(["--debug", "best", "nope", "--data-home", str(tmp_path)])
+    assert not debug_enabled()
