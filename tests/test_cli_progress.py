@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 
 from har_data import archive as arc
-from tests.test_archive import http_server  # noqa: F401  (the fixture: a local HTTP server)
 
 
 def test_download_shows_no_progress_bar_when_not_on_a_terminal(
-    http_server: tuple[str, Path],  # noqa: F811
+    http_server: tuple[str, Path],
     synthetic_archive: Path,
     tmp_path: Path,
     capfd: pytest.CaptureFixture[str],
