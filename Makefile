@@ -11,7 +11,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 # The embedded server can take over a minute to start on a busy 2-core machine.
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
-# Pipeline options, e.g. `make pipeline ARGS="--repeats 2 --epochs 3"`; see `--help`.
+# Pipeline options, e.g. `make pipeline ARGS="--repeats 2 --epochs 3"`; see `har pipeline --help`.
 ARGS ?=
 # Service (`make server`, `make worker`, `make deploy`); override e.g. `make worker WORKER_LIMIT=2`.
 SERVER_HOST ?= 127.0.0.1
@@ -50,7 +50,7 @@ constraints: ## regenerate constraints.txt in a throwaway venv (python -m tools.
 	$(PYTHON) -m tools.constraints --python $(PYTHON)
 
 pipeline: setup ## ingest → train → report under an embedded server (ARGS="--repeats 2 ...")
-	$(BIN)/python -m flows.pipeline $(ARGS)
+	$(BIN)/har pipeline $(ARGS)
 
 test: setup ## the whole test suite (PYTEST_ARGS="-m 'not e2e'" to narrow it)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

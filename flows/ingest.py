@@ -1,12 +1,10 @@
 """The ingest flow: UCI HAR archive → validated Parquet tensors under ``<data home>/tensors``.
 
-Run: ``python -m flows.ingest [--source PATH_OR_URL] [--sha256 HEX] [--data-home DIR]``.
+Run: ``har ingest [--source PATH_OR_URL] [--expected-sha256 HEX] [--data-home DIR]``.
 The source defaults to ``$HAR_SOURCE``, then the official UCI URL.
 """
 
 from __future__ import annotations
-
-from typing import get_args
 
 from prefect import flow, get_run_logger
 
@@ -44,11 +42,19 @@ def ingest(
     data_home: str | None = None,
     profile: Profile = DEFAULT_PROFILE,
 ) -> IngestResult:
-    """Fetch, extract, validate and convert the archive; reuse tensors already published for it.
-    ``source`` None means ``$HAR_SOURCE``, then the official UCI URL.
+    """Download (or copy), check and convert the UCI HAR archive into Parquet tensors.
 
-    Ingests of one archive on one data home take turns (a lock per archive): the second
-    reuses what the first published. A refused archive leaves nothing under ``raw/``."""
+    Tensors already published for the same archive are reused. Ingests of one archive on one
+    data home take turns (a lock per archive): the second reuses what the first published.
+    Bad input stops the flow with the file and line, leaves ``tensors/`` as it was and
+    nothing of the refused archive under ``raw/``.
+
+    Args:
+        source: Archive URL, file:// URL or path (default ``$HAR_SOURCE``, then the official UCI URL).
+        expected_sha256: Refuse an archive whose sha256 is not this.
+        data_home: The data home (default ``$HAR_HOME``, then ``./har-data``).
+        profile: ``official`` checks the official row and subject counts; ``custom`` skips them (other archives in the same layout, e.g. synthetic ones).
+    """
     data_home_dir = check_data_home(data_home, WRITES)
     home = str(data_home_dir.root)
     clean_leftovers(home)
@@ -66,26 +72,3 @@ def ingest(
             discard_refused(ref, home)
             raise
         return publish(staged, ref, home, profile)
-
-
-def main(argv: list[str] | None = None) -> IngestResult:
-    import argparse
-
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--source", default=None, help="URL, file:// URL or path (default $HAR_SOURCE)")
-    p.add_argument("--sha256", default=None, help="expected sha256 of the archive")
-    p.add_argument("--data-home", default=None, help="default $HAR_HOME or ./har-data")
-    p.add_argument("--profile", choices=get_args(Profile), default=DEFAULT_PROFILE)
-    a = p.parse_args(argv)
-    result = ingest(
-        source=resolve_source(a.source),
-        expected_sha256=a.sha256,
-        data_home=a.data_home,
-        profile=a.profile,
-    )
-    print(result.model_dump_json(indent=2))
-    return result
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,7 @@
 """The flows' parameter types: one declaration each, read by the flows, the server-side
 parameter schema of every deployment, and the command line. A value a run would reject is
-rejected here, before anything runs."""
+rejected here, before anything runs. Their help text is the flows' docstrings (``Args:``),
+the one place both the schema and ``har --help`` read it from."""
 
 from __future__ import annotations
 
@@ -26,34 +27,17 @@ from har_models.study import (
 # Built from the registry, so Prefect's parameter schema lists exactly the valid names.
 ArchitectureName = Literal[ARCHITECTURES]  # type: ignore[valid-type]
 Architectures = Annotated[
-    list[ArchitectureName],
-    Field(
-        min_length=1,
-        json_schema_extra={"uniqueItems": True},
-        description="architectures to train (default: every registered one)",
-    ),
+    list[ArchitectureName], Field(min_length=1, json_schema_extra={"uniqueItems": True})
 ]
 Dispatch = Literal["local", "dask", "deployment"]
-Repeats = Annotated[int, Field(ge=1, le=1000, description="training runs per architecture")]
-Epochs = Annotated[int, Field(ge=1, description="override every recipe's epoch count")]
-Workers = Annotated[int, Field(ge=1, description="concurrent training runs")]
-BaseSeed = Annotated[int, Field(ge=0, description="repeat k uses seed base_seed + k")]
-Device = Annotated[str, Field(pattern=DEVICE_PATTERN, description="auto, cpu, cuda, cuda:N or mps")]
-StudyId = Annotated[
-    str,
-    Field(
-        pattern=STUDY_ID_PATTERN,
-        description="folder name under runs/ and reports/ (default: a UTC timestamp)",
-    ),
-]
+Repeats = Annotated[int, Field(ge=1, le=1000)]
+Epochs = Annotated[int, Field(ge=1)]
+Workers = Annotated[int, Field(ge=1)]
+BaseSeed = Annotated[int, Field(ge=0)]
+Device = Annotated[str, Field(pattern=DEVICE_PATTERN)]
+StudyId = Annotated[str, Field(pattern=STUDY_ID_PATTERN)]
 
-StudyPrefix = Annotated[
-    str,
-    Field(
-        pattern=STUDY_PREFIX_PATTERN,
-        description="put before the UTC timestamp of a default study id (e.g. 'scheduled-')",
-    ),
-]
+StudyPrefix = Annotated[str, Field(pattern=STUDY_PREFIX_PATTERN)]
 
 
 class TrainSettings(BaseModel):

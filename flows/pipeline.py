@@ -1,15 +1,14 @@
 """The ``har-pipeline`` flow: ingest → train → report, the entrypoint ``make pipeline`` runs.
 
-Run: ``python -m flows.pipeline [--source PATH_OR_URL] [--repeats N] [--epochs N]
-[--architectures lstm cnn_lstm ...]`` (see ``--help``). The source defaults to ``$HAR_SOURCE``,
-then the official UCI URL. Prints the report folder.
+Run: ``har pipeline [--source PATH_OR_URL] [--repeats N] [--epochs N]
+[--architectures lstm cnn_lstm ...]`` (see ``--help``; ``python -m flows.pipeline`` is the
+same). The source defaults to ``$HAR_SOURCE``, then the official UCI URL. Prints the report
+folder.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
-from typing import Any, get_args
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
@@ -32,7 +31,7 @@ from flows.params import (
 from flows.report import report
 from flows.train import train
 from har_data.home_check import check_data_home
-from har_models.protocol import DEFAULT_PROTOCOL, PROTOCOLS
+from har_models.protocol import DEFAULT_PROTOCOL
 from har_models.study import DEFAULT_BASE_SEED, DEFAULT_REPEATS, default_study_id
 from tasks.summary import publish_run_summary
 
@@ -55,10 +54,30 @@ def pipeline(
     max_workers: Workers | None = None,
     study_prefix: StudyPrefix = "",
 ) -> str:
-    """Ingest the archive, train every architecture ``repeats`` times, report; returns the
-    report folder. ``source`` None means ``$HAR_SOURCE``, then the official UCI URL. Without
-    ``study_id`` the study is ``study_prefix`` + the run's scheduled time (UTC). Fails
-    (non-zero exit) when the data home is not writable or not one run completed."""
+    """Run the whole pipeline: ingest the archive, train every architecture, write the report.
+
+    Returns the report folder. Without ``study_id`` the study is ``study_prefix`` + the run's
+    scheduled time (UTC). Fails (non-zero exit) when the data home is not writable or not one
+    run completed. Quick version: ``--repeats 2 --epochs 3 --architectures lstm
+    cnn_lstm``.
+
+    Args:
+        source: Archive URL, file:// URL or path (default ``$HAR_SOURCE``, then the official UCI URL).
+        expected_sha256: Refuse an archive whose sha256 is not this.
+        profile: ``official`` checks the official row and subject counts; ``custom`` skips them (other archives in the same layout, e.g. synthetic ones).
+        architectures: Architectures to train (default: every registered one; see ``har models``).
+        repeats: Training runs per architecture.
+        protocol: ``published``: the recipe's fixed epochs on all training subjects, then one evaluation on test, as the originals did; ``validated``: the epoch count chosen on held-out training subjects, then a refit on all of them.
+        epochs: Override every recipe's epoch count.
+        device: ``auto`` (cuda, then mps, then cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+        base_seed: Repeat k uses seed base_seed + k.
+        data_home: The data home (default ``$HAR_HOME``, then ``./har-data``).
+        study_id: Folder name under ``runs/`` and ``reports/`` (default: a UTC timestamp); rerunning a study id reuses its finished runs.
+        dispatch: Where runs execute: ``local`` threads or processes, a ``dask`` cluster, or one ``deployment`` flow run each (``har-train-one/gpu``).
+        dask_address: Scheduler of an existing Dask cluster (``tcp://host:8786``; default: a local cluster).
+        max_workers: Concurrent training runs (default: chosen from the device and cores).
+        study_prefix: Put before the UTC timestamp of a default study id (e.g. ``scheduled-``).
+    """
     check_data_home(data_home, ("raw", "tensors", "locks", "runs", "reports"))
     study_id = study_id or default_study_id(study_prefix, flow_run.scheduled_start_time)
     data = ingest(
@@ -86,39 +105,9 @@ def pipeline(
     return report_dir
 
 
-def parse_args(argv: list[str] | None = None) -> dict[str, Any]:
-    """The CLI's options as ``pipeline`` keyword arguments."""
-    p = argparse.ArgumentParser(
-        prog="python -m flows.pipeline",
-        description="Run the whole HAR pipeline (ingest → train → report) as one Prefect flow.",
-        epilog="Quick version: --repeats 2 --epochs 3 --architectures lstm cnn_lstm",
-    )
-    p.add_argument("--source", default=None, help="archive URL or path (default $HAR_SOURCE, "
-                   "then the official UCI URL)")  # fmt: skip
-    p.add_argument("--expected-sha256", default=None, help="refuse an archive with another hash")
-    p.add_argument("--profile", choices=get_args(Profile), default=DEFAULT_PROFILE,
-                   help="'custom' skips the official row/subject counts (e.g. synthetic data)")  # fmt: skip
-    p.add_argument("--architectures", nargs="+", default=None, metavar="NAME",
-                   help="default: every registered architecture")  # fmt: skip
-    p.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="runs per architecture")
-    p.add_argument("--protocol", choices=PROTOCOLS, default=DEFAULT_PROTOCOL)
-    p.add_argument("--epochs", type=int, default=None, help="override every recipe's epochs")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--base-seed", type=int, default=DEFAULT_BASE_SEED)
-    p.add_argument("--data-home", default=None, help="default $HAR_HOME or ./har-data")
-    p.add_argument("--study-id", default=None, help="default: a UTC timestamp")
-    p.add_argument("--study-prefix", default="", help="put before the default study id's time")
-    p.add_argument("--dispatch", choices=["local", "dask", "deployment"], default="local")
-    p.add_argument("--dask-address", default=None, help="scheduler of an existing Dask cluster")
-    p.add_argument("--max-workers", type=int, default=None, help="concurrent training runs")
-    return vars(p.parse_args(argv))
+if __name__ == "__main__":  # `python -m flows.pipeline ...` is `har pipeline ...`
+    import sys
 
+    from har_cli.app import main
 
-def main(argv: list[str] | None = None) -> str:
-    report_dir = pipeline(**parse_args(argv))
-    print(f"report: {report_dir}/report.html")
-    return report_dir
-
-
-if __name__ == "__main__":
-    main()
+    sys.exit(main(["pipeline", *sys.argv[1:]]))

@@ -1,6 +1,6 @@
 """The ``har-report`` flow: a study's results → ``reports/<study-id>/`` and Prefect artifacts.
 
-Run: ``python -m flows.report STUDY_ID [--data-home DIR]``.
+Run: ``har report STUDY_ID [--data-home DIR]``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,16 @@ from tasks.report import build, find_previous, load_study, publish_artifacts, wr
 
 @flow(name="har-report", log_prints=True)
 def report(study_id: str, data_home: str | None = None) -> str:
-    """Write the comparison report of ``runs/<study_id>``; returns the report folder."""
+    """Write the comparison report of a trained study; returns the report folder.
+
+    The report (``reports/<study_id>/report.html``, Markdown, tables as CSV and Parquet)
+    compares the architectures, with the published figures and the previous study on the
+    same data; its summary and tables are also Prefect artifacts.
+
+    Args:
+        study_id: The study to report (a folder under ``runs/``; see ``har studies``).
+        data_home: The data home (default ``$HAR_HOME``, then ``./har-data``).
+    """
     logger = get_run_logger()
     home = check_data_home(data_home, ("reports",))
     metrics, histories = load_study(home.study(study_id))
@@ -31,12 +40,3 @@ def report(study_id: str, data_home: str | None = None) -> str:
     publish_artifacts(content, report_dir)
     logger.info("report of study %s: %s/report.html", study_id, report_dir)
     return report_dir
-
-
-if __name__ == "__main__":
-    import argparse
-
-    p = argparse.ArgumentParser(description="Write the comparison report of a training study.")
-    p.add_argument("study_id")
-    p.add_argument("--data-home", default=None, help="default $HAR_HOME or ./har-data")
-    print(report(**vars(p.parse_args())))

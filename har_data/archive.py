@@ -93,7 +93,8 @@ def download(
     progress: bool = True,
     prefix: str = TEMP_PREFIX,
 ) -> Path:
-    """Stream ``url`` to a temporary file in ``directory`` with a progress bar; returns its path.
+    """Stream ``url`` to a temporary file in ``directory``; returns its path. The progress bar
+    shows only on an interactive terminal (logs and pipes get the caller's log lines).
 
     Network failures raise :class:`DownloadError` (worth retrying); HTTP 4xx and a response
     that is not a zip raise :class:`ArchiveError` because asking again will not help. Nothing
@@ -120,7 +121,7 @@ def download(
                     unit="B",
                     unit_scale=True,
                     desc="download UCI HAR",
-                    disable=not progress,
+                    disable=None if progress else True,  # None: a bar only on a terminal
                 ) as bar,
             ):
                 for chunk in r.iter_bytes(CHUNK):

@@ -1,4 +1,4 @@
-"""The har-pipeline flow end to end on a synthetic archive, and its command line."""
+"""The har-pipeline flow end to end on a synthetic archive (its command line: test_cli.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from prefect.client.schemas.filters import (
 )
 
 from data_contracts.dataset import OFFICIAL_URL
-from flows.pipeline import parse_args, pipeline
+from flows.pipeline import pipeline
 from har_data.layout import DataHome
 from har_reports.content import FIGURES
 
@@ -126,21 +126,9 @@ def test_a_default_study_id_is_the_prefix_and_the_start_time(
     assert (DataHome.resolve(home).study_dir(study_id) / "metrics.parquet").is_file()
 
 
-def test_cli_passes_options_through(monkeypatch: pytest.MonkeyPatch) -> None:
-    args = parse_args(
-        ["--source", "/data/x.zip", "--repeats", "2", "--epochs", "3", "--architectures",
-         "lstm", "cnn_lstm", "--data-home", "/tmp/h", "--max-workers", "2"]
-    )  # fmt: skip
-    assert args["source"] == "/data/x.zip" and args["architectures"] == ["lstm", "cnn_lstm"]
-    assert (args["repeats"], args["epochs"], args["max_workers"]) == (2, 3, 2)
-    assert args["protocol"] == "published" and args["dispatch"] == "local"
-    assert set(args) == set(pipeline.parameters.properties)  # every flow parameter has an option
-
-
 def test_source_defaults_to_har_source_then_official_url(monkeypatch: pytest.MonkeyPatch) -> None:
     from flows.ingest import resolve_source
 
-    assert parse_args([])["source"] is None  # resolved inside the flow, on the worker
     monkeypatch.setenv("HAR_SOURCE", "/data/env.zip")
     assert resolve_source(None) == "/data/env.zip"
     monkeypatch.delenv("HAR_SOURCE")
