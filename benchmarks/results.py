@@ -8,6 +8,7 @@ means, standard deviations and run counts match the files.
 
     .venv/bin/python -m benchmarks.results export STUDY_ID [--data-home DIR]
     .venv/bin/python -m benchmarks.results table STUDY_ID [STUDY_ID ...]
+    .venv/bin/python -m benchmarks.results refresh   # every marked table of BENCHMARKS.md
 """
 
 from __future__ import annotations
@@ -104,6 +105,27 @@ def markdown(study_ids: list[str], directory: Path = RESULTS_DIR) -> str:
     return "\n".join(lines)
 
 
+def refresh(path: Path) -> int:
+    """Regenerate every marked table of a Markdown file from the run tables; returns how many."""
+    lines, out, count, i = path.read_text().splitlines(), [], 0, 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith(MARKER):
+            ids = line.removeprefix(MARKER).removesuffix("-->").split()
+            out.extend(markdown(ids).splitlines())
+            i += 1
+            while i < len(lines) and lines[i].startswith("|"):
+                i += 1
+            count += 1
+            continue
+        out.append(line)
+        i += 1
+    text = "\n".join(out) + "\n"
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -112,11 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--data-home", default=None)
     t = sub.add_parser("table", help="print a BENCHMARKS.md table of committed run tables")
     t.add_argument("study_ids", nargs="+")
+    r = sub.add_parser("refresh", help="regenerate every marked table of BENCHMARKS.md")
+    r.add_argument("path", nargs="?", type=Path, default=RESULTS_DIR.parents[1] / "BENCHMARKS.md")
     a = p.parse_args(argv)
     if a.command == "export":
         print(export(DataHome.resolve(a.data_home).study(a.study_id)))
-    else:
+    elif a.command == "table":
         print(markdown(a.study_ids))
+    else:
+        print(f"{refresh(a.path)} tables refreshed in {a.path}")
     return 0
 
 
