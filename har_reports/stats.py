@@ -76,7 +76,9 @@ def small_validation(metrics: pd.DataFrame) -> dict[str, list[int]]:
     }
 
 
-def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+def mean_ci(
+    values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE
+) -> tuple[float, float]:
     """Two-sided t-based interval for the mean; NaNs below :data:`MIN_CI_RUNS` values."""
     x = np.asarray(values, dtype=float)
     if x.size < MIN_CI_RUNS:
