@@ -58,9 +58,9 @@ class NotebookLSTM(nn.Module):
         return self.out(drop(h[-1]))
 
 
-def lstm128(**kwargs: object) -> NotebookLSTM:
-    return NotebookLSTM(units=(128,), dropouts=(0.5,), **kwargs)  # type: ignore[arg-type]
+def lstm128(**kwargs: int) -> NotebookLSTM:
+    return NotebookLSTM(units=(128,), dropouts=(0.5,), **kwargs)
 
 
-def lstm128_64(**kwargs: object) -> NotebookLSTM:
-    return NotebookLSTM(units=(128, 64), dropouts=(0.2, 0.5), **kwargs)  # type: ignore[arg-type]
+def lstm128_64(**kwargs: int) -> NotebookLSTM:
+    return NotebookLSTM(units=(128, 64), dropouts=(0.2, 0.5), **kwargs)
