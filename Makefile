@@ -59,9 +59,11 @@ test: setup ## the whole test suite (PYTEST_ARGS="-m 'not e2e'" to narrow it)
 test-fast: setup ## the unit tests only (about 30 s)
 	$(BIN)/python -m pytest -m unit -q $(PYTEST_ARGS)
 
-lint: setup ## ruff check + format check
+# mypy reads its settings (packages checked, pydantic plugin) from [tool.mypy] in pyproject.toml.
+lint: setup ## ruff check + format check + mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench-ingest: setup ## time the ingest of the real archive
 	$(BIN)/python -m benchmarks.ingest

@@ -50,7 +50,7 @@ def summarize(name: str, records: list[RunRecord]) -> str:
     spe = [r.seconds_per_epoch for r in records if r.status == "completed"]
     pub = PUBLISHED.get(name)
     pub_mean, pub_std = (pub.mean, pub.std) if pub else (float("nan"), None)
-    pub = f"{pub_mean:.2f}" + (f" +- {pub_std:.1f}" if pub_std is not None else " (1 run)")
+    pub_text = f"{pub_mean:.2f}" + (f" +- {pub_std:.1f}" if pub_std is not None else " (1 run)")
     std = statistics.stdev(acc) if len(acc) > 1 else float("nan")
     target = pub_mean - (pub_std or 0.0)
     verdict = "meets" if acc and statistics.fmean(acc) >= target else "below"
@@ -59,7 +59,7 @@ def summarize(name: str, records: list[RunRecord]) -> str:
     best = statistics.fmean(r.best_epoch for r in done)
     return (
         f"{name:13s} n={len(acc):2d} acc {statistics.fmean(acc):6.2f} +- {std:4.2f} "
-        f"[min {min(acc):6.2f} max {max(acc):6.2f}]  published {pub:14s} "
+        f"[min {min(acc):6.2f} max {max(acc):6.2f}]  published {pub_text:14s} "
         f"target >= {target:.2f}: {verdict}  s/epoch {statistics.fmean(spe):7.2f}  "
         f"epochs {epochs:.0f}"
         + (f" (best {best:.0f})" if best != epochs else "")

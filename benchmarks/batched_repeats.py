@@ -39,7 +39,7 @@ def lstm_steps() -> dict[str, Callable[[], None]]:
 
     def separate() -> None:
         loss = sum(m(x[r])[1][0].sum() for r, m in enumerate(solo))
-        loss.backward()  # type: ignore[union-attr]
+        loss.backward()
 
     w_ih = (0.1 * torch.randn(R, C, 4 * H)).requires_grad_()
     w_hh = (0.1 * torch.randn(R, H, 4 * H)).requires_grad_()
@@ -66,7 +66,7 @@ def convlstm_steps() -> dict[str, Callable[[], None]]:
 
     def separate() -> None:
         loss = sum((conv_in[r](xs[r]) + conv_rec[r](hs[r])).square().sum() for r in range(R))
-        loss.backward()  # type: ignore[union-attr]
+        loss.backward()
 
     g_in = nn.Conv1d(R * C, R * 256, 3, groups=R)
     g_rec = nn.Conv1d(R * 64, R * 256, 3, padding=1, bias=False, groups=R)

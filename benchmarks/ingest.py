@@ -114,7 +114,7 @@ def measure_flow(archive: str, home: str) -> dict:
 
 _NO_DICT = ["label", "activity", "subject", "row"]  # dictionary off for the window floats
 _BSS = ["window.list.element"]
-COMPRESSION_CHOICES = {
+COMPRESSION_CHOICES: dict[str, dict[str, object]] = {
     "zstd(1), no dict, byte_stream_split [chosen]": {
         "compression": "zstd",
         "use_dictionary": _NO_DICT,

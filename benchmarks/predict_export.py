@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             for fmt in EXPORT_FORMATS:
                 suffix = ".onnx" if fmt == "onnx" else ".ts.pt"
                 t0 = time.perf_counter()
-                r = export(predictor, fmt, folder / f"{arch}{suffix}", sample, threads=a.threads)  # type: ignore[arg-type]
+                r = export(predictor, fmt, folder / f"{arch}{suffix}", sample, threads=a.threads)
                 seconds = time.perf_counter() - t0
                 exports.append(
                     f"| {arch} ({trained}) | {fmt} | {r.size_bytes / 1024:.0f} "

@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -60,7 +61,7 @@ def split_variant(
 ) -> tuple[Recipe, dict[str, object]]:
     """(recipe, model hparams) of a variant: keys naming ``Recipe`` fields go to the recipe."""
     base = get_spec(architecture).recipe.with_overrides(epochs=epochs)
-    changes = {k: v for k, v in variant.items() if k in RECIPE_FIELDS}
+    changes: dict[str, Any] = {k: v for k, v in variant.items() if k in RECIPE_FIELDS}
     hparams = {k: v for k, v in variant.items() if k not in RECIPE_FIELDS}
     if "patience" in changes:
         raise ValueError(
@@ -88,7 +89,7 @@ def split_variant(
 
 def run_variant(
     architecture: str, variant: dict[str, object], seed: int, train: Split, epochs: int | None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     fit_set, val_set = subject_split(train, seed)
     recipe, hparams = split_variant(architecture, variant, epochs)
     result = fit(

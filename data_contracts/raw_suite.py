@@ -34,6 +34,8 @@ from data_contracts.dataset import (
 from data_contracts.validation import Check, ValidationReport, run_checks
 
 if TYPE_CHECKING:
+    from great_expectations.expectations import Expectation
+
     from har_data.raw import RawSplit
 
 
@@ -113,14 +115,14 @@ def raw_checks(splits: dict[str, RawSplit], profile: Profile = "official") -> li
             )
         )
         labels = _int_frame(raw.labels, labels_member(split), "label")
-        label_exps = [
+        label_exps: list[Expectation] = [
             gxe.ExpectColumnValuesToNotBeNull(column="label"),
             gxe.ExpectColumnValuesToBeBetween(
                 column="label", min_value=FILE_LABEL_MIN, max_value=FILE_LABEL_MAX
             ),
         ]
         subjects = _int_frame(raw.subjects, subjects_member(split), "subject")
-        subject_exps = [
+        subject_exps: list[Expectation] = [
             gxe.ExpectColumnValuesToNotBeNull(column="subject"),
             gxe.ExpectColumnValuesToBeBetween(
                 column="subject", min_value=SUBJECT_MIN, max_value=SUBJECT_MAX

@@ -9,6 +9,7 @@ sensor's range and sums to exactly what the raw text held (so no value was lost 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from data_contracts.dataset import (
     Profile,
 )
 from data_contracts.validation import Check, ValidationReport, run_checks
+
+if TYPE_CHECKING:
+    from great_expectations.expectations import Expectation
 
 # Plausible sensor ranges (not observed extremes): accelerations in g, angular rate in rad/s.
 # The real data stays within about ±2.3 g and ±6 rad/s; values beyond these are corrupt.
@@ -113,7 +117,7 @@ def tensor_checks(
             )
         )
         windows = pd.DataFrame({"label": y, "subject": s.astype(np.int64), "row": rows})
-        window_exps = [
+        window_exps: list[Expectation] = [
             gxe.ExpectColumnValuesToBeBetween(column="label", min_value=0, max_value=N_CLASSES - 1),
             gxe.ExpectColumnValuesToBeBetween(
                 column="subject", min_value=SUBJECT_MIN, max_value=SUBJECT_MAX

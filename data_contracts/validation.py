@@ -92,9 +92,10 @@ def _failure(check: Check, exp_type: str, kwargs: dict[str, Any], result: dict[s
 def run_checks(title: str, checks: list[Check]) -> ValidationReport:
     """Validate every check with an ephemeral GX context; never raises on failed data."""
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     source = context.data_sources.add_pandas("har")
     failures: list[str] = []
     rows: list[tuple[str, str, bool, str]] = []
@@ -110,6 +111,8 @@ def run_checks(title: str, checks: list[Check]) -> ValidationReport:
         outcome = batch.validate(suite, result_format=fmt)
         for res in outcome.results:
             cfg = res.expectation_config
+            if cfg is None:  # GX attaches it to every result of a suite's validation
+                raise RuntimeError(f"{check.name}: a validation result has no expectation")
             kwargs = dict(cfg.kwargs)
             label = f"{cfg.type}({_describe(kwargs)})"
             rows.append((check.name, label, bool(res.success), _detail(res.result)))

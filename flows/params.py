@@ -6,6 +6,7 @@ the one place both the schema and ``har --help`` read it from."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -25,6 +26,7 @@ from har_models.study import (
 )
 
 # Built from the registry, so Prefect's parameter schema lists exactly the valid names.
+# mypy needs literal values where the registry gives a tuple built at run time.
 ArchitectureName = Literal[ARCHITECTURES]  # type: ignore[valid-type]
 Architectures = Annotated[
     list[ArchitectureName], Field(min_length=1, json_schema_extra={"uniqueItems": True})
@@ -62,7 +64,12 @@ class TrainSettings(BaseModel):
     def _known_architectures(cls, value: object) -> object:
         if value is None:
             return list(ARCHITECTURES)
-        names = [value] if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+        if isinstance(value, str):
+            names = [value]
+        elif isinstance(value, Iterable):
+            names = list(value)
+        else:
+            raise TypeError(f"'{type(value).__name__}' object is not iterable")
         unknown = [n for n in names if n not in ARCHITECTURES]
         if unknown:
             raise ValueError(

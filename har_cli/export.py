@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from cyclopts import Parameter
 from pydantic import Field
 
 from har_models.export import ExportFormat
 
+if TYPE_CHECKING:
+    import numpy as np
+
 Threads = Annotated[int, Field(ge=1)]
 
 
-def sample_windows(n_steps: int, n_channels: int, n: int = 64) -> object:
+def sample_windows(n_steps: int, n_channels: int, n: int = 64) -> np.ndarray:
     """Plausible windows to check and time the export on: synthetic UCI HAR windows where
     the model takes UCI HAR windows, else standard-normal values."""
     import numpy as np
@@ -62,7 +65,7 @@ def export(
     torch.set_num_threads(n)
     path = output if output is not None else default_output(checkpoint, format)
     sample = sample_windows(predictor.spec.n_steps, len(predictor.spec.channels))
-    result = export_model(predictor, format, path, sample, threads=n)  # type: ignore[arg-type]
+    result = export_model(predictor, format, path, sample, threads=n)
     runtime = "onnxruntime" if format == "onnx" else "torch.jit"
     print(f"wrote {result.path} ({result.size_bytes / 1024:.1f} KiB, {format})")
     check = result.parity

@@ -50,6 +50,7 @@ def flow_command(flow: Flow[..., Any], show: Callable[[Any], None]) -> Callable[
         hide_tracebacks_in_terminal_logs()  # Prefect configured its handlers on import
         show(flow(*args, **kwargs))
 
+    # inspect.signature reads __signature__; typeshed declares no such attribute on functions
     command.__signature__ = cli_signature(fn)  # type: ignore[attr-defined]
     command.__annotations__ = {k: v for k, v in fn.__annotations__.items() if k != "return"}
     return command

@@ -124,6 +124,8 @@ class RawSplit:
 
     def windows(self) -> np.ndarray:
         """(N, 128, 9) float32 in ``CHANNELS`` order; call only after the raw contract passed."""
+        if self.labels is None:
+            raise ValueError(f"{self.split}: no labels were read; check the raw contract first")
         out = np.empty((len(self.labels), N_STEPS, len(CHANNELS)), np.float32)
         for i, c in enumerate(CHANNELS):
             out[:, :, i] = self.signals[c]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +103,7 @@ def synthetic_files(
     return files
 
 
-def write_archive(path: str | os.PathLike[str], files: dict[str, str | bytes]) -> Path:
+def write_archive(path: str | os.PathLike[str], files: Mapping[str, str | bytes]) -> Path:
     """Write members to a zip (deflated), as the UCI archive is."""
     path = Path(path)
     buf = io.BytesIO()

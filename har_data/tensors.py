@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -54,7 +56,7 @@ def split_table(
     labels0: np.ndarray,
     subjects: np.ndarray,
     rows: np.ndarray | None = None,
-    metadata: dict[str, object] | None = None,
+    metadata: Mapping[str, object] | None = None,
 ) -> pa.Table:
     """Build the Arrow table of one split. ``labels0`` are 0-based; ``rows`` 1-based line numbers."""
     windows = np.ascontiguousarray(windows, dtype=np.float32)
@@ -94,10 +96,10 @@ def write_split(table: pa.Table, path: str | os.PathLike[str], **parquet_options
 
 
 # A path, or the file's bytes in a ``pyarrow.BufferReader`` (checked bytes, read once).
-Source = str | os.PathLike[str] | pa.NativeFile
+Source: TypeAlias = str | os.PathLike[str] | pa.NativeFile
 
 
-def read_metadata(path: Source) -> dict[str, object]:
+def read_metadata(path: Source) -> dict[str, Any]:
     """The provenance stored with a split (source, archive sha256, channels, ...)."""
     meta = pq.read_schema(path).metadata or {}
     if METADATA_KEY not in meta:

@@ -78,8 +78,8 @@ class ConvLSTMClassifier(nn.Module):
         """``x`` (batch, 128, 9) -> logits (batch, 6)."""
         b = x.shape[0]
         seq = x.reshape(b, self.n_sub, self.width, x.shape[2]).transpose(2, 3)  # (b, t, 9, w)
-        state = None
-        for t in range(self.n_sub):
+        state = self.cell(seq[:, 0], None)
+        for t in range(1, self.n_sub):
             state = self.cell(seq[:, t], state)
         h = state[0].transpose(1, 2).reshape(b, -1)  # Keras flatten order: (width, filters)
         z = torch.relu(self.dense(self.dropout(h)))

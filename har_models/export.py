@@ -37,7 +37,7 @@ from har_models.inference import Predictor
 from har_models.losses import PROBABILITIES
 
 ExportFormat = Literal["onnx", "torchscript"]
-EXPORT_FORMATS: tuple[str, ...] = get_args(ExportFormat)
+EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(ExportFormat)
 SUFFIXES: dict[str, str] = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
 OPSET = 18
 PARITY_ATOL = 1e-5  # logits and probabilities, float32

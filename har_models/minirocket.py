@@ -29,6 +29,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from data_contracts.dataset import N_CHANNELS, N_CLASSES, N_STEPS
+from har_models.typed_modules import modules_of
 
 KERNEL_LENGTH: Final = 9
 KERNEL_POSITIONS: Final = np.array(list(combinations(range(KERNEL_LENGTH), 3)), dtype=np.int64)
@@ -325,11 +326,15 @@ class MiniRocketNet(nn.Module):
             self.transforms.append(
                 RocketTransform(n_channels, n_steps - 1, n_features, max_dilations, tuple(pooling))
             )
-        n_out = sum(t.n_out for t in self.transforms)
+        n_out = sum(t.n_out for t in self.rocket_transforms())
         self.register_buffer("mean", torch.zeros(n_out))
         self.register_buffer("scale", torch.ones(n_out))
         self.register_buffer("coef", torch.zeros(n_classes, n_out))
         self.register_buffer("intercept", torch.zeros(n_classes))
+
+    def rocket_transforms(self) -> list[RocketTransform]:
+        """The transforms (the raw series, then its differences when ``diff``), typed."""
+        return modules_of(RocketTransform, self.transforms)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, C) -> unscaled features."""
@@ -340,7 +345,7 @@ class MiniRocketNet(nn.Module):
         return torch.cat(out, -1)
 
     def _apply_transform(self, i: int, series: torch.Tensor) -> torch.Tensor:
-        transform = self.transforms[i]
+        transform = self.rocket_transforms()[i]
         if can_fuse([transform]):
             caches = self.__dict__.setdefault("_fused", {})
             return fused_ppv(series, [transform], caches.setdefault(i, {}))
@@ -363,9 +368,10 @@ class MiniRocketNet(nn.Module):
     def fit_transform(self, x: torch.Tensor, rng: np.random.Generator) -> None:
         """Channel subsets and biases from training windows (B, T, C)."""
         series = x.transpose(1, 2).contiguous()
-        self.transforms[0].fit(series, rng)
+        transforms = self.rocket_transforms()
+        transforms[0].fit(series, rng)
         if self.diff:
-            self.transforms[1].fit(torch.diff(series, dim=-1), rng)
+            transforms[1].fit(torch.diff(series, dim=-1), rng)
 
     @torch.no_grad()
     def fit_head(self, z: np.ndarray, y: np.ndarray, alpha: float | None = None) -> dict[str, Any]:
@@ -393,6 +399,6 @@ class MiniRocketNet(nn.Module):
 
     def fitted_numbers(self) -> int:
         """Every number the fit chose (biases, scaler, ridge weights): its parameter count."""
-        return sum(t.biases.numel() for t in self.transforms) + sum(
+        return sum(t.biases.numel() for t in self.rocket_transforms()) + sum(
             b.numel() for b in (self.mean, self.scale, self.coef, self.intercept)
         )

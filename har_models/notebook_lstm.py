@@ -40,12 +40,11 @@ class NotebookLSTM(nn.Module):
         if len(units) != len(dropouts) or not units:
             raise ValueError(f"need one dropout per LSTM layer, got {units} and {dropouts}")
         sizes = (n_channels, *units)
-        self.lstms = nn.ModuleList(
-            nn.LSTM(sizes[i], sizes[i + 1], batch_first=True) for i in range(len(units))
-        )
+        lstms = [nn.LSTM(sizes[i], sizes[i + 1], batch_first=True) for i in range(len(units))]
+        self.lstms = nn.ModuleList(lstms)
         self.dropouts = nn.ModuleList(nn.Dropout(p) for p in dropouts)
         self.out = nn.Linear(units[-1], n_classes)
-        for lstm in self.lstms:
+        for lstm in lstms:
             init_lstm(lstm)
         init_dense(self.out)
 
@@ -59,9 +58,9 @@ class NotebookLSTM(nn.Module):
         return self.out(drop(h[-1]))
 
 
-def lstm128(**kwargs: object) -> NotebookLSTM:
-    return NotebookLSTM(units=(128,), dropouts=(0.5,), **kwargs)  # type: ignore[arg-type]
+def lstm128(**kwargs: int) -> NotebookLSTM:
+    return NotebookLSTM(units=(128,), dropouts=(0.5,), **kwargs)
 
 
-def lstm128_64(**kwargs: object) -> NotebookLSTM:
-    return NotebookLSTM(units=(128, 64), dropouts=(0.2, 0.5), **kwargs)  # type: ignore[arg-type]
+def lstm128_64(**kwargs: int) -> NotebookLSTM:
+    return NotebookLSTM(units=(128, 64), dropouts=(0.2, 0.5), **kwargs)

@@ -50,7 +50,7 @@ class EpochProgress:
         self.start = clock()
         self.last: float | None = None
         stream = stream if stream is not None else sys.stderr
-        self.bar: tqdm | None = None  # type: ignore[type-arg]
+        self.bar: tqdm | None = None
         if _is_tty(stream):
             self.bar = tqdm(desc=run, unit="epoch", file=stream, leave=False)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final, Literal, get_args
 
 Protocol = Literal["published", "validated"]
-PROTOCOLS: Final[tuple[str, ...]] = get_args(Protocol)
+PROTOCOLS: Final[tuple[Protocol, ...]] = get_args(Protocol)
 DEFAULT_PROTOCOL: Final[Protocol] = "published"
 
 # ``validated`` picks the epoch on held-out training subjects; on fewer than this many the
@@ -36,6 +36,7 @@ VALIDATION_FRACTION: Final = 0.2  # of the training subjects, held out whole
 
 
 def check_protocol(protocol: str) -> Protocol:
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")
-    return protocol  # type: ignore[return-value]
+    for known in PROTOCOLS:
+        if protocol == known:
+            return known
+    raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")

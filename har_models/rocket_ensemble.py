@@ -29,6 +29,7 @@ from torch import nn
 from data_contracts.dataset import N_CHANNELS, N_CLASSES, N_STEPS
 from har_models.augment import with_rotated_copies
 from har_models.minirocket import MiniRocketNet, can_fuse, fused_ppv
+from har_models.typed_modules import modules_of
 
 
 class RocketEnsembleNet(nn.Module):
@@ -68,8 +69,9 @@ class RocketEnsembleNet(nn.Module):
             x_np, y_np, self.rotated_copies, self.max_degrees, np.random.default_rng([seed, 1])
         )
         augmented = torch.from_numpy(x_aug).to(x.device)
-        votes = torch.zeros(len(x), self.members[0].coef.shape[0], dtype=torch.float64)
-        for m, member in enumerate(self.members):
+        members = self.rocket_members()
+        votes = torch.zeros(len(x), members[0].coef.shape[0], dtype=torch.float64)
+        for m, member in enumerate(members):
             member.fit_transform(x, np.random.default_rng([seed, 0, m]))
             z = member.transform(augmented).cpu().numpy()  # float32: the copies triple the rows
             member.fit_head(z, y_aug, alpha=self.alpha)
@@ -78,18 +80,23 @@ class RocketEnsembleNet(nn.Module):
         accuracy = float((votes.argmax(1).numpy() == y_np).mean())
         return {"alpha": self.alpha, "train_accuracy": accuracy}
 
+    def rocket_members(self) -> list[MiniRocketNet]:
+        """The members, typed."""
+        return modules_of(MiniRocketNet, self.members)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        transforms = [member.transforms[0] for member in self.members]
-        if any(member.diff for member in self.members) or not can_fuse(transforms):
-            return torch.stack([member(x) for member in self.members]).mean(0)
+        members = self.rocket_members()
+        transforms = [member.rocket_transforms()[0] for member in members]
+        if any(member.diff for member in members) or not can_fuse(transforms):
+            return torch.stack([member(x) for member in members]).mean(0)
         # one pass over the window for every member's transform (latency at batch 1)
         series = x.transpose(1, 2).contiguous()
         features = fused_ppv(series, transforms, self.__dict__.setdefault("_fused", {}))
         logits = [
             ((z - m.mean) / m.scale) @ m.coef.T + m.intercept
-            for m, z in zip(self.members, features.chunk(len(self.members), -1), strict=True)
+            for m, z in zip(members, features.chunk(len(members), -1), strict=True)
         ]
         return torch.stack(logits).mean(0)
 
     def fitted_numbers(self) -> int:
-        return sum(member.fitted_numbers() for member in self.members)
+        return sum(member.fitted_numbers() for member in self.rocket_members())

@@ -13,7 +13,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 import pyarrow as pa
@@ -95,13 +95,21 @@ class RunParams(BaseModel):
         changed = {"epochs": self.epochs} if self.epochs is not None else {}
         return {**changed, **self.recipe_overrides}
 
-    def provenance(self) -> dict[str, str]:
+    def provenance(self) -> Provenance:
         """The record fields that say what was trained with what."""
         return {
             "recipe": json.dumps(self.recipe().as_dict(), sort_keys=True),
             "overrides": json.dumps(self.overrides(), sort_keys=True),
             "torch_version": torch.__version__,
         }
+
+
+class Provenance(TypedDict):
+    """The provenance fields of a :class:`RunRecord` (see :meth:`RunParams.provenance`)."""
+
+    recipe: str
+    overrides: str
+    torch_version: str
 
 
 def utc_now() -> str:

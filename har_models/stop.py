@@ -48,8 +48,10 @@ def check_stop() -> None:
 def _forward_to_children(signum: int) -> None:
     """Local process-pool workers train too, and a worker's SIGTERM reaches only us."""
     for child in multiprocessing.active_children():
-        with contextlib.suppress(ProcessLookupError, TypeError):
-            os.kill(child.pid, signum)  # type: ignore[arg-type]
+        if child.pid is None:  # not started yet: nothing to signal
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signum)
 
 
 Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
@@ -86,8 +88,8 @@ def stop_on_signals(chain: bool) -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)  # type: ignore[arg-type]
+        for signum, old in previous.items():
+            signal.signal(signum, old)
         if received and not chain:
             _call(previous[received[0]], received[0], None)
         clear_stop()

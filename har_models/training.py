@@ -14,6 +14,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,15 @@ class EpochReport:
 
 
 EpochCallback = Callable[[EpochReport], None]
+
+
+@runtime_checkable
+class ClosedFormNet(Protocol):
+    """A network fitted in one pass (``closed_form = True``): random features + ridge."""
+
+    closed_form: bool
+
+    def fit(self, x: torch.Tensor, y: torch.Tensor, seed: int) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -140,8 +150,10 @@ def fit(
     if recipe.standardize:
         model.norm.fit(xt)
     model.to(dev)
-    validated = x_val is not None and y_val is not None
-    xv, yv = _as_tensors(x_val, y_val, dev) if validated else (None, None)
+    xv: torch.Tensor | None = None
+    yv: torch.Tensor | None = None
+    if x_val is not None and y_val is not None:
+        xv, yv = _as_tensors(x_val, y_val, dev)
     if getattr(model.net, "closed_form", False):
         return _fit_closed_form(model, recipe, seed, xt, yt, xv, yv, dev)
 
@@ -177,7 +189,7 @@ def fit(
             "val_accuracy": math.nan,
         }
         stop, pred = False, None
-        if validated:
+        if xv is not None and yv is not None:
             val_loss, pred = _loss_and_predictions(model, xv, yv, loss=recipe.loss)
             row["val_loss"] = val_loss
             row["val_accuracy"] = float((pred == yv).float().mean())
@@ -219,8 +231,11 @@ def _fit_closed_form(
     dev: torch.device,
 ) -> FitResult:
     """A model fitted in one pass (random features + ridge): one history row, "epoch" 1."""
+    net = model.net
+    if not isinstance(net, ClosedFormNet):
+        raise TypeError(f"{type(net).__name__} is closed_form but has no fit(x, y, seed)")
     start = time.perf_counter()
-    info = model.net.fit(model.norm(xt), yt, seed=seed)
+    info = net.fit(model.norm(xt), yt, seed=seed)
     row = {
         "epoch": 1,
         "train_loss": math.nan,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, SupportsFloat
 
 import pandas as pd
 
@@ -87,8 +87,8 @@ def _latest(summaries: list[dict[str, Any]]) -> dict[str, Any] | None:
     return max(summaries, key=lambda c: c.get("generated_at", ""), default=None)
 
 
-def _num(x: object) -> float:
-    return float("nan") if x is None else float(x)  # type: ignore[arg-type]
+def _num(x: SupportsFloat | str | None) -> float:
+    return float("nan") if x is None else float(x)
 
 
 def compare_with_previous(

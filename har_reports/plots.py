@@ -22,7 +22,10 @@ from data_contracts.dataset import ACTIVITIES
 from har_reports.published import DISPLAY_NAMES, PUBLISHED, display_name
 from har_reports.stats import completed
 
-_PALETTE = colormaps["tab10"].colors
+# tab10's ten colors as RGB tuples (read through the colormap: ``Colormap`` has no ``colors``)
+_PALETTE: list[tuple[float, float, float]] = [
+    (float(r), float(g), float(b)) for r, g, b, _ in colormaps["tab10"](np.arange(10))
+]
 DPI = 100
 
 

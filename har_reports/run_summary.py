@@ -7,13 +7,13 @@ Built from the report's ``summary.json`` (see :func:`har_reports.compare.summary
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, SupportsFloat
 
 from har_reports.published import display_name
 
 
-def _num(x: object) -> float:
-    return float("nan") if x is None else float(x)  # type: ignore[arg-type]
+def _num(x: SupportsFloat | str | None) -> float:
+    return float("nan") if x is None else float(x)
 
 
 def ranked(summary: dict[str, Any]) -> list[dict[str, Any]]:

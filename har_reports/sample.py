@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,25 @@ from har_models.results import (
     run_id,
     save_record,
 )
+
+
+class SampleScores(TypedDict):
+    """The score fields of a :class:`RunRecord`, as :func:`scores` derives them."""
+
+    accuracy: float
+    macro_f1: float
+    weighted_f1: float
+    per_class_precision: list[float]
+    per_class_recall: list[float]
+    per_class_f1: list[float]
+
+
+class SampleSubjects(TypedDict):
+    """The per-subject fields of a :class:`RunRecord`, as :func:`per_subject_for` spreads them."""
+
+    test_subjects: list[int]
+    per_subject_accuracy: list[float]
+
 
 # (true, predicted) activities that take the errors, with their share.
 _ERRORS = (
@@ -50,7 +71,7 @@ def confusion_for(accuracy: float, rng: np.random.Generator) -> np.ndarray:
     return cm
 
 
-def per_subject_for(cm: np.ndarray, rng: np.random.Generator) -> dict[str, list]:
+def per_subject_for(cm: np.ndarray, rng: np.random.Generator) -> SampleSubjects:
     """The matrix's errors spread over the test subjects, each given an equal share of the
     windows (so the mean of the subjects' accuracies is the accuracy); subject 10 takes a
     triple share of the errors, as it does in real runs."""
@@ -64,7 +85,7 @@ def per_subject_for(cm: np.ndarray, rng: np.random.Generator) -> dict[str, list]
     }
 
 
-def scores(cm: np.ndarray) -> dict[str, object]:
+def scores(cm: np.ndarray) -> SampleScores:
     """Accuracy, macro/weighted F1 and per-class precision/recall/F1 of a confusion matrix."""
     diag = np.diag(cm).astype(float)
     predicted, support = cm.sum(axis=0), cm.sum(axis=1)
@@ -123,7 +144,7 @@ def make_sample_study(
     for arch, accs in accuracies.items():
         for repeat, acc in enumerate(accs):
             rid = run_id(arch, repeat)
-            base = dict(
+            base = RunRecord(
                 study_id=root.name, run_id=rid, architecture=arch, repeat=repeat,
                 seed=repeat, protocol=protocol, data_sha256=data_sha256, version="sample",
                 recipe=json.dumps(get_spec(arch).recipe.as_dict(), sort_keys=True),
@@ -131,14 +152,14 @@ def make_sample_study(
                 data_profile=data_profile,
             )  # fmt: skip
             if repeat in (failed or {}).get(arch, []):
-                records.append(RunRecord(**base, status="failed", error="RuntimeError: boom"))
+                records.append(replace(base, status="failed", error="RuntimeError: boom"))
                 continue
             cm = confusion_for(acc, rng)
             history = history_for(acc, epochs, protocol == "validated", rng)
             atomic_write_parquet(history, study.history(rid))
             records.append(
-                RunRecord(
-                    **base,
+                replace(
+                    base,
                     **scores(cm),
                     **per_subject_for(cm, rng),
                     confusion=cm.tolist(),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,7 +77,9 @@ def small_validation(metrics: pd.DataFrame) -> dict[str, list[int]]:
     }
 
 
-def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+def mean_ci(
+    values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE
+) -> tuple[float, float]:
     """Two-sided t-based interval for the mean; NaNs below :data:`MIN_CI_RUNS` values."""
     x = np.asarray(values, dtype=float)
     if x.size < MIN_CI_RUNS:
@@ -217,12 +220,13 @@ def pairwise_tests(metrics: pd.DataFrame, test: str = "welch") -> pd.DataFrame:
     return table[columns].sort_values("p_holm", kind="stable").reset_index(drop=True)
 
 
-def _statement(r: object) -> str:
-    a, b = display_name(r.better), display_name(r.worse)  # type: ignore[attr-defined]
-    p = _fmt_p(r.p_holm)  # type: ignore[attr-defined]
-    how = f"(Holm-corrected {r.test})"  # type: ignore[attr-defined]
-    diff = r.difference  # type: ignore[attr-defined]
-    if r.significant:  # type: ignore[attr-defined]
+def _statement(r: Any) -> str:
+    """One comparison row (a ``DataFrame.itertuples`` row: its fields are the columns)."""
+    a, b = display_name(r.better), display_name(r.worse)
+    p = _fmt_p(r.p_holm)
+    how = f"(Holm-corrected {r.test})"
+    diff = r.difference
+    if r.significant:
         return f"{a} beats {b} by {diff:.1f} points, {p} {how}."
     return f"{a} vs {b}: {diff:.1f} points apart, not significant, {p} {how}."
 

@@ -143,7 +143,7 @@ def _cancel(client: Any, flow_run: FlowRun) -> None:
     if state is not None and state.is_final():
         return
     started = state is not None and state.type in (StateType.RUNNING, StateType.CANCELLING)
-    new = Cancelling() if started else Cancelled(message="its parent was stopped")
+    new: State = Cancelling() if started else Cancelled(message="its parent was stopped")
     client.set_flow_run_state(flow_run.id, new, force=True)
 
 
@@ -189,7 +189,8 @@ def dispatch_run_task(params: RunParams) -> RunRecord | State:
         timeout=0,  # created, not awaited: wait_for_child watches it and the stop request
         flow_run_name=name,
     )
-    flow_run = wait_for_child(flow_run.id, name)
+    # sync_compatible: called from sync code it returns the FlowRun, never the coroutine
+    flow_run = wait_for_child(flow_run.id, name)  # type: ignore[union-attr]
     state = flow_run.state
     if state is None or not state.is_completed():
         raise RuntimeError(

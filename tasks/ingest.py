@@ -265,6 +265,8 @@ def convert(
                 "profile": profile,
             }
             x = raw.windows()
+            if raw.labels is None or raw.subjects is None:  # the raw contract requires both
+                raise ValueError(f"{split}: no labels or subjects were read")
             table = split_table(x, raw.labels - 1, raw.subjects, metadata=meta)
             paths[split] = str(write_split(table, staging / f"{split}.parquet"))
             rows[split] = len(x)
