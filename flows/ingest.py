@@ -9,6 +9,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from data_contracts.dataset import DEFAULT_PROFILE, Profile
+from flows.help import documented
 from har_data.home_check import check_data_home
 from har_data.locks import archive_lock_path, hold
 from har_data.settings import get_settings
@@ -36,6 +37,7 @@ def resolve_source(source: str | None) -> str:
 
 
 @flow(name="har-ingest", log_prints=True)
+@documented()
 def ingest(
     source: str | None = None,
     expected_sha256: str | None = None,
@@ -48,12 +50,6 @@ def ingest(
     data home take turns (a lock per archive): the second reuses what the first published.
     Bad input stops the flow with the file and line, leaves ``tensors/`` as it was and
     nothing of the refused archive under ``raw/``.
-
-    Args:
-        source: Archive URL, file:// URL or path (default ``$HAR_SOURCE``, then the official UCI URL).
-        expected_sha256: Refuse an archive whose sha256 is not this.
-        data_home: The data home (default ``$HAR_HOME``, then ``./har-data``).
-        profile: ``official`` checks the official row and subject counts; ``custom`` skips them (other archives in the same layout, e.g. synthetic ones).
     """
     data_home_dir = check_data_home(data_home, WRITES)
     home = str(data_home_dir.root)

@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from data_contracts.dataset import DEFAULT_PROFILE
+from flows.help import documented
 from flows.ingest import ingest
 from flows.params import (
     Architectures,
@@ -37,6 +38,7 @@ from tasks.summary import publish_run_summary
 
 
 @flow(name="har-pipeline", log_prints=True)
+@documented()
 def pipeline(
     source: str | None = None,
     expected_sha256: str | None = None,
@@ -60,23 +62,6 @@ def pipeline(
     scheduled time (UTC). Fails (non-zero exit) when the data home is not writable or not one
     run completed. Quick version: ``--repeats 2 --epochs 3 --architectures lstm
     cnn_lstm``.
-
-    Args:
-        source: Archive URL, file:// URL or path (default ``$HAR_SOURCE``, then the official UCI URL).
-        expected_sha256: Refuse an archive whose sha256 is not this.
-        profile: ``official`` checks the official row and subject counts; ``custom`` skips them (other archives in the same layout, e.g. synthetic ones).
-        architectures: Architectures to train (default: every registered one; see ``har models``).
-        repeats: Training runs per architecture.
-        protocol: ``published``: the recipe's fixed epochs on all training subjects, then one evaluation on test, as the originals did; ``validated``: the epoch count chosen on held-out training subjects, then a refit on all of them.
-        epochs: Override every recipe's epoch count.
-        device: ``auto`` (cuda, then mps, then cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
-        base_seed: Repeat k uses seed base_seed + k.
-        data_home: The data home (default ``$HAR_HOME``, then ``./har-data``).
-        study_id: Folder name under ``runs/`` and ``reports/`` (default: a UTC timestamp); rerunning a study id reuses its finished runs.
-        dispatch: Where runs execute: ``local`` threads or processes, a ``dask`` cluster, or one ``deployment`` flow run each (``har-train-one/gpu``).
-        dask_address: Scheduler of an existing Dask cluster (``tcp://host:8786``; default: a local cluster).
-        max_workers: Concurrent training runs (default: chosen from the device and cores).
-        study_prefix: Put before the UTC timestamp of a default study id (e.g. ``scheduled-``).
     """
     check_data_home(data_home, ("raw", "tensors", "locks", "runs", "reports"))
     study_id = study_id or default_study_id(study_prefix, flow_run.scheduled_start_time)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
+from flows.help import documented
 from har_data.home_check import check_data_home
 from har_reports.provenance import recipes
 from har_reports.stats import data_sha256, study_protocol
@@ -14,16 +15,13 @@ from tasks.report import build, find_previous, load_study, publish_artifacts, wr
 
 
 @flow(name="har-report", log_prints=True)
+@documented(study_id="The study to report (a folder under ``runs/``; see ``har studies``).")
 def report(study_id: str, data_home: str | None = None) -> str:
     """Write the comparison report of a trained study; returns the report folder.
 
     The report (``reports/<study_id>/report.html``, Markdown, tables as CSV and Parquet)
     compares the architectures, with the published figures and the previous study on the
     same data; its summary and tables are also Prefect artifacts.
-
-    Args:
-        study_id: The study to report (a folder under ``runs/``; see ``har studies``).
-        data_home: The data home (default ``$HAR_HOME``, then ``./har-data``).
     """
     logger = get_run_logger()
     home = check_data_home(data_home, ("reports",))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.futures import as_completed
 
+from flows.help import documented
 from flows.params import (
     Architectures,
     BaseSeed,
@@ -38,6 +39,7 @@ from tasks.training import train_run_task
 
 
 @flow(name="har-train", log_prints=True)
+@documented()
 def train(
     architectures: Architectures | None = None,
     repeats: Repeats = DEFAULT_REPEATS,
@@ -56,19 +58,6 @@ def train(
     Each run writes its record, history and checkpoint under ``runs/<study_id>/``; runs
     already finished with the same inputs are reused, failed ones are recorded as failed.
     Fails (non-zero exit) when not one run completed.
-
-    Args:
-        architectures: Architectures to train (default: every registered one; see ``har models``).
-        repeats: Training runs per architecture.
-        protocol: ``published``: the recipe's fixed epochs on all training subjects, then one evaluation on test, as the originals did; ``validated``: the epoch count chosen on held-out training subjects, then a refit on all of them.
-        epochs: Override every recipe's epoch count.
-        device: ``auto`` (cuda, then mps, then cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
-        base_seed: Repeat k uses seed base_seed + k.
-        data_home: The data home (default ``$HAR_HOME``, then ``./har-data``).
-        study_id: Folder name under ``runs/`` and ``reports/`` (default: a UTC timestamp); rerunning a study id reuses its finished runs.
-        dispatch: Where runs execute: ``local`` threads or processes, a ``dask`` cluster, or one ``deployment`` flow run each (``har-train-one/gpu``).
-        dask_address: Scheduler of an existing Dask cluster (``tcp://host:8786``; default: a local cluster).
-        max_workers: Concurrent training runs (default: chosen from the device and cores).
     """
     settings = TrainSettings(
         **{k: v for k, v in locals().items() if v is not None or k == "architectures"}

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from prefect import flow
 from pydantic import Field
 
+from flows.help import documented
 from flows.params import ArchitectureName, Device, Epochs, Protocol, StudyId
 from har_data.home_check import check_data_home
 from har_models.protocol import DEFAULT_PROTOCOL
@@ -22,6 +23,7 @@ from tasks.training import train_logged
 
 
 @flow(name="har-train-one", log_prints=True)
+@documented()
 def train_one(
     study_id: StudyId,
     architecture: ArchitectureName,
