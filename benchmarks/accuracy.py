@@ -4,7 +4,7 @@
     .venv/bin/python -m benchmarks.accuracy --epochs 1 --repeats 1   # seconds per epoch only
     .venv/bin/python -m benchmarks.accuracy --architectures stacked_lstm --recipe shuffle=true \
         --study-id stacked-shuffled --device cuda   # a recipe variant, in its own study
-    .venv/bin/python -m benchmarks.accuracy --protocol validated --study-id val-1   # early stop
+    .venv/bin/python -m benchmarks.accuracy --protocol validated --study-id val-1   # epochs chosen on subjects
 
 Runs the same plain function as the training flow's task (no Prefect), writes the study
 under ``<data home>/runs/<study-id>/`` and prints mean +- std, min, max of test accuracy
@@ -14,9 +14,10 @@ as each architecture finishes, so a long run's log holds whatever completed.
 ``--recipe`` trains a variant of the default recipe (``Recipe`` fields, as in
 ``benchmarks.validation``'s ``--variant``): choose variants there, on validation subjects, and
 give each variant its own ``--study-id``, since records are reused by run id.
-``--protocol validated`` holds out a fifth of the training subjects (chosen by the seed),
-keeps the weights of the best validation-loss epoch and stops after the recipe's patience;
-the test split is still only scored at the end. Give it its own ``--study-id`` too.
+``--protocol validated`` chooses the epoch count on whole held-out training subjects (three
+folds, chosen by the seed) and refits on all of them for that count
+(``har_models.run.fit_validated``); the test split is still only scored at the end. Give it
+its own ``--study-id`` too.
 
 Several processes may share one ``--study-id`` (e.g. ``--first-repeat 5``): a repeat whose
 record already exists is reused, not retrained, and the metrics and summaries cover every
@@ -49,18 +50,24 @@ def summarize(name: str, records: list[RunRecord]) -> str:
     acc = [100 * r.accuracy for r in records if r.status == "completed"]
     spe = [r.seconds_per_epoch for r in records if r.status == "completed"]
     pub = PUBLISHED.get(name)
-    pub_mean, pub_std = (pub.mean, pub.std) if pub else (float("nan"), None)
-    pub_text = f"{pub_mean:.2f}" + (f" +- {pub_std:.1f}" if pub_std is not None else " (1 run)")
-    std = statistics.stdev(acc) if len(acc) > 1 else float("nan")
-    target = pub_mean - (pub_std or 0.0)
-    verdict = "meets" if acc and statistics.fmean(acc) >= target else "below"
     done = [r for r in records if r.status == "completed"]
+    target = pub.target(done[0].protocol) if pub and done else None
+    if pub is None:
+        pub_text = "none"
+    else:
+        pub_text = f"{pub.mean:.2f}" + (f" +- {pub.std:.1f}" if pub.std is not None else " (1 run)")
+    std = statistics.stdev(acc) if len(acc) > 1 else float("nan")
+    if target is None:
+        target_text = "no target"
+    else:
+        verdict = "meets" if acc and statistics.fmean(acc) >= target else "below"
+        target_text = f"target >= {target:.2f}: {verdict}"
     epochs = statistics.fmean(r.epochs for r in done)
     best = statistics.fmean(r.best_epoch for r in done)
     return (
         f"{name:13s} n={len(acc):2d} acc {statistics.fmean(acc):6.2f} +- {std:4.2f} "
         f"[min {min(acc):6.2f} max {max(acc):6.2f}]  published {pub_text:14s} "
-        f"target >= {target:.2f}: {verdict}  s/epoch {statistics.fmean(spe):7.2f}  "
+        f"{target_text}  s/epoch {statistics.fmean(spe):7.2f}  "
         f"epochs {epochs:.0f}"
         + (f" (best {best:.0f})" if best != epochs else "")
         + f"  {done[0].protocol}"

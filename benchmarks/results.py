@@ -71,8 +71,16 @@ def read_table(study_id: str, directory: Path = RESULTS_DIR) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+def device_kind(device: str) -> str:
+    """``cuda:NVIDIA H200`` -> ``NVIDIA H200``, ``cpu:x86_64x1`` -> ``cpu``: seconds per run
+    are only comparable within one kind."""
+    kind, _, name = str(device).partition(":")
+    return name if kind == "cuda" and name else kind
+
+
 def summary(tables: list[pd.DataFrame]) -> pd.DataFrame:
-    """Per (architecture, protocol): runs, accuracy and macro-F1 mean and std (%)."""
+    """Per (architecture, protocol): runs, accuracy and macro-F1 mean and std (%), and the
+    devices the runs trained on."""
     runs = pd.concat(tables, ignore_index=True)
     grouped = runs.groupby(["architecture", "protocol"], sort=False)
     out = grouped.agg(
@@ -83,6 +91,7 @@ def summary(tables: list[pd.DataFrame]) -> pd.DataFrame:
         macro_f1_std=("macro_f1", "std"),
         seconds_mean=("seconds", "mean"),
         n_params=("n_params", "first"),
+        device=("device", lambda d: ", ".join(sorted({device_kind(x) for x in d}))),
     )
     return out.reset_index().sort_values("accuracy_mean", ascending=False, kind="stable")
 
@@ -93,14 +102,14 @@ def markdown(study_ids: list[str], directory: Path = RESULTS_DIR) -> str:
     lines = [
         f"{MARKER} {' '.join(study_ids)} -->",
         "| architecture | protocol | runs | accuracy % (mean ± std) | macro-F1 % (mean ± std) "
-        "| s / run | params |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| s / run | params | device |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in table.itertuples():
         lines.append(
             f"| {r.architecture} | {r.protocol} | {r.runs} | {r.accuracy_mean:.2f} ± "
             f"{r.accuracy_std:.2f} | {r.macro_f1_mean:.2f} ± {r.macro_f1_std:.2f} | "
-            f"{r.seconds_mean:.0f} | {r.n_params:,} |"
+            f"{r.seconds_mean:.0f} | {r.n_params:,} | {r.device} |"
         )
     return "\n".join(lines)
 

@@ -10,7 +10,8 @@ B's accuracy at that epoch, and the other way round: the score of a rule never c
 the windows it chose on. The test split is never read. One JSON per (architecture, seed) in
 ``--out``; existing ones are reused. The summary prints, per architecture and search range
 (up to the recipe's epochs, or up to ``--factor`` times them), each rule's mean cross-fitted
-accuracy and the mean epoch it picks.
+accuracy and the mean epoch it picks, read on one curve and on the mean of the seeds' curves
+(how ``validated`` averages its folds).
 """
 
 from __future__ import annotations
@@ -95,6 +96,21 @@ def cross_fitted(record: dict, rule: str, max_epochs: int) -> tuple[float, float
     return statistics.fmean(scores), statistics.fmean(chosen)
 
 
+def pooled_cross_fitted(records: list[dict], rule: str, max_epochs: int) -> tuple[float, float]:
+    """Like :func:`cross_fitted`, but the rule reads the mean of every record's curve on the
+    picking half (one architecture, several seeds: what averaging folds' curves does) and is
+    scored on each record's other half, which no picking curve contains."""
+    scores: list[float] = []
+    chosen: list[int] = []
+    for pick, score in (("a", "b"), ("b", "a")):
+        loss = np.mean([r[f"loss_{pick}"][:max_epochs] for r in records], axis=0)
+        acc = np.mean([r[f"acc_{pick}"][:max_epochs] for r in records], axis=0)
+        epoch = select_epoch(loss, acc, rule)
+        scores.extend(r[f"acc_{score}"][epoch - 1] for r in records)
+        chosen.append(epoch)
+    return statistics.fmean(scores), statistics.fmean(chosen)
+
+
 def table(records: list[dict]) -> pd.DataFrame:
     """One row per (architecture, seed, search range, rule): the cross-fitted accuracy (%)
     and the mean epoch the rule picked; committed as benchmarks/validation/selection-rules.csv."""
@@ -133,6 +149,13 @@ def summarize(records: list[dict]) -> list[str]:
                 lines.append(
                     f"| {arch} | 1-{max_epochs} | {rule} | {len(mine)} | {100 * acc:.2f} | {ep:.1f} |"
                 )
+            if len(mine) > 1:  # the same rules on the mean of the seeds' curves
+                for rule in RULES:
+                    acc, ep = pooled_cross_fitted(mine, rule, max_epochs)
+                    lines.append(
+                        f"| {arch} | 1-{max_epochs} | {rule}, mean of {len(mine)} curves "
+                        f"| {len(mine)} | {100 * acc:.2f} | {ep:.1f} |"
+                    )
     return lines
 
 

@@ -49,6 +49,18 @@ def validation_subjects(subjects: np.ndarray, seed: int, fraction: float = 0.2) 
     return np.sort(np.random.default_rng(seed).choice(unique, n_val, replace=False))
 
 
+def subject_folds(subjects: np.ndarray, seed: int, k: int) -> list[np.ndarray]:
+    """The distinct subjects in ``k`` folds of near-equal size (fewer where there are fewer
+    subjects), shuffled by ``seed``: every subject is held out exactly once."""
+    unique = np.unique(subjects)
+    if len(unique) < 2:
+        raise ValueError(f"need at least 2 training subjects to hold some out, got {len(unique)}")
+    if k < 2:
+        raise ValueError(f"need at least 2 folds, got {k}")
+    shuffled = np.random.default_rng(seed).permutation(unique)
+    return [np.sort(f) for f in np.array_split(shuffled, min(k, len(unique)))]
+
+
 def subject_split(train: Split, seed: int, fraction: float = 0.2) -> tuple[Split, Split]:
     """(fit, validation): validation is whole held-out training subjects."""
     held_out = np.isin(train.subject, validation_subjects(train.subject, seed, fraction))

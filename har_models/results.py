@@ -22,8 +22,9 @@ from har_models.study import run_id as run_id  # re-exported: records are keyed 
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
 # A run's history file: HISTORY_COLUMNS plus ``phase``: "train" (the model that was scored),
-# or under the ``validated`` protocol "select" (held-out subjects scored every epoch) and
-# "refit" (the scored model, trained on every training subject for the chosen epochs).
+# or under the ``validated`` protocol "select" (held-out subjects scored every epoch; a column
+# ``fold`` numbers the folds of subjects from 1) and "refit" (the scored model, trained on
+# every training subject for the chosen epochs; ``fold`` 0).
 PHASES = ("train", "select", "refit")
 
 

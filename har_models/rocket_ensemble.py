@@ -75,8 +75,13 @@ class RocketEnsembleNet(nn.Module):
             member.fit_transform(x, np.random.default_rng([seed, 0, m]))
             z = member.transform(augmented).cpu().numpy()  # float32: the copies triple the rows
             member.fit_head(z, y_aug, alpha=self.alpha)
-            standardized = (torch.from_numpy(z[: len(x)]).double() - member.mean) / member.scale
-            votes += standardized @ member.coef.T.double() + member.intercept.double()
+            # training accuracy on the host, where z is (the fitted head may live on a GPU)
+            mean, scale, coef, intercept = (
+                t.detach().cpu().double()
+                for t in (member.mean, member.scale, member.coef, member.intercept)
+            )
+            standardized = (torch.from_numpy(z[: len(x)]).double() - mean) / scale
+            votes += standardized @ coef.T + intercept
         accuracy = float((votes.argmax(1).numpy() == y_np).mean())
         return {"alpha": self.alpha, "train_accuracy": accuracy}
 

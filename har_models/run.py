@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import torch
@@ -26,12 +28,12 @@ from har_data.layout import DataHome, StudyLayout
 from har_data.manifest import Published, check_published, read_published
 from har_data.tensors import load_split, package_version
 from har_models.checkpoint import save_checkpoint
-from har_models.data import Split, subject_split, validation_subjects
+from har_models.data import Split, subject_folds
 from har_models.device import hardware_description, resolve_device
 from har_models.protocol import (
     SELECTION_FACTOR,
+    SELECTION_FOLDS,
     SELECTION_RULE,
-    VALIDATION_FRACTION,
     Protocol,
     check_protocol,
 )
@@ -224,7 +226,7 @@ def _train(params: RunParams, on_epoch: EpochCallback | None = None) -> RunRecor
     arch, seed, device = params.architecture, params.seed, params.device
     held_out: list[int] = []
     if protocol == "validated":
-        held_out = validation_subjects(train.subject, seed, VALIDATION_FRACTION).tolist()
+        held_out = np.unique(train.subject).tolist()  # every one, in one of the folds
         result, history = fit_validated(params, recipe, train, on_epoch)
     else:
         result = fit(
@@ -281,8 +283,11 @@ def fit_validated(
     params: RunParams, recipe: Recipe, train: Split, on_epoch: EpochCallback | None = None
 ) -> tuple[FitResult, pd.DataFrame]:
     """The ``validated`` protocol: choose the epoch count on held-out training subjects,
-    then refit on every training subject for that many epochs (same seed). Returns the
-    refit and the history of both phases; the test split is not touched here."""
+    then refit on every training subject for that many epochs (same seed). The subjects fall
+    in :data:`SELECTION_FOLDS` folds; each is held out once while the model trains on the
+    others, and the rule reads the mean of those validation curves (one curve of a few
+    subjects is too noisy to choose from). Returns the refit and the history of both phases
+    (``fold`` 1.. for the selection runs, 0 for the refit); the test split is not touched."""
     if build_model(params.architecture).closed_form:  # nothing to choose by epochs: its
         # regularisation is chosen inside its own fit, on the training windows
         result = fit(
@@ -290,22 +295,28 @@ def fit_validated(
             device=params.device,
         )  # fmt: skip
         return result, result.history.assign(phase="train")
-    fit_set, val_set = subject_split(train, params.seed, VALIDATION_FRACTION)
-    search = recipe.with_overrides(epochs=max(1, round(SELECTION_FACTOR * recipe.epochs)))
-    selection = fit(
-        params.architecture, fit_set.x, fit_set.y, seed=params.seed, recipe=search,
-        device=params.device, x_val=val_set.x, y_val=val_set.y, on_epoch=on_epoch,
-    )  # fmt: skip
-    h = selection.history
-    chosen = select_epoch(h["val_loss"].to_numpy(), h["val_accuracy"].to_numpy(), SELECTION_RULE)
+    # the whole search range in every fold: no early stop, so the curves can be averaged
+    search = replace(recipe, epochs=max(1, round(SELECTION_FACTOR * recipe.epochs)), patience=None)
+    curves = []
+    for fold, held_out in enumerate(subject_folds(train.subject, params.seed, SELECTION_FOLDS)):
+        mask = np.isin(train.subject, held_out)
+        fit_set, val_set = train.subset(~mask), train.subset(mask)
+        selection = fit(
+            params.architecture, fit_set.x, fit_set.y, seed=params.seed, recipe=search,
+            device=params.device, x_val=val_set.x, y_val=val_set.y, on_epoch=on_epoch,
+        )  # fmt: skip
+        curves.append(selection.history.assign(phase="select", fold=fold + 1))
+    select = pd.concat(curves, ignore_index=True)
+    mean = select.groupby("epoch")[["val_loss", "val_accuracy"]].mean()
+    chosen = select_epoch(
+        mean["val_loss"].to_numpy(), mean["val_accuracy"].to_numpy(), SELECTION_RULE
+    )
     refit = fit(
         params.architecture, train.x, train.y, seed=params.seed,
         recipe=recipe.with_overrides(epochs=chosen), device=params.device, on_epoch=on_epoch,
     )  # fmt: skip
     refit.best_epoch = chosen
-    history = pd.concat(
-        [h.assign(phase="select"), refit.history.assign(phase="refit")], ignore_index=True
-    )
+    history = pd.concat([select, refit.history.assign(phase="refit", fold=0)], ignore_index=True)
     return refit, history
 
 

@@ -40,6 +40,23 @@ class PublishedResult:
     repeats: int
     protocol: str
     source: str
+    reproduction_target: float | None = (
+        None  # agreed mean for a `published` study; None: mean - std
+    )
+
+    def target(self, protocol: str) -> float | None:
+        """The mean a 10-repeat study of ours should reach: under ``published`` the agreed
+        reproduction target; under ``validated`` the published mean less
+        :data:`VALIDATED_MARGIN` (only against a published mean of several runs)."""
+        if protocol == "validated":
+            return self.mean - VALIDATED_MARGIN if self.repeats > 1 else None
+        if self.reproduction_target is not None:
+            return self.reproduction_target
+        return self.mean - (self.std or 0.0)
+
+
+# How far under the published mean an honest (``validated``) study may land (issue 13).
+VALIDATED_MARGIN = 0.3
 
 
 _KERAS_TUTORIAL = "Keras tutorial (Brownlee, 'LSTMs for Human Activity Recognition')"
@@ -80,6 +97,7 @@ PUBLISHED: dict[str, PublishedResult] = {
             "summary table claims 92.81 % for the same configuration)",
         ),
         _NOTEBOOK,
+        reproduction_target=90.2,
     ),
     "lstm128_64": PublishedResult(
         "lstm128_64",
@@ -88,5 +106,6 @@ PUBLISHED: dict[str, PublishedResult] = {
         1,
         _fixed_epochs("lstm128_64", " (single run, test split used as Keras' validation data)"),
         _NOTEBOOK,
+        reproduction_target=90.7,  # the single run less the 1.5-point spread of our other ports
     ),
 }

@@ -343,7 +343,7 @@ def learning_curves(metrics: pd.DataFrame, histories: dict[str, pd.DataFrame]) -
         selection = long["phase"].isin(["select"])
         long = long[selection | ~long["run_id"].isin(long.loc[selection, "run_id"])]
     numeric = long.select_dtypes("number").columns
-    value_cols = [c for c in numeric if c not in ("epoch",)]
+    value_cols = [c for c in numeric if c not in ("epoch", "fold")]
     grouped = long.groupby(["architecture", "epoch"], sort=False)[value_cols]
     table = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=1).add_suffix("_std"))
     table["runs"] = long.groupby(["architecture", "epoch"], sort=False).size()

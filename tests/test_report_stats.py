@@ -14,6 +14,7 @@ from har_models.results import RunRecord, read_metrics, records_frame
 from har_reports import stats
 from har_reports.compare import compare_with_previous, pick_previous, regression_lines
 from har_reports.content import build_report
+from har_reports.published import PUBLISHED
 from har_reports.render import render_html, render_markdown
 from har_reports.sample import make_sample_study
 
@@ -315,3 +316,15 @@ def test_validation_on_fewer_than_three_subjects_is_a_warning(tmp_path: Path) ->
     assert md[2].startswith("- **WARNING: Validation rests on fewer than 3 subjects")
     enough = _study(tmp_path / "ok", "custom", protocol="validated", validation_subjects=(3, 5, 7))
     assert build_report("s", enough, {}, None, "t").data_warnings == []
+
+
+def test_targets_per_protocol_come_from_the_published_figures() -> None:
+    """The agreed targets (issue 13): published mean - std for the Keras ports, the notebook's
+    explicit reproduction targets, and published mean - 0.3 for an honest `validated` study
+    (none against a single published run)."""
+    assert PUBLISHED["cnn_lstm"].target("published") == pytest.approx(89.6)
+    assert PUBLISHED["cnn_lstm"].target("validated") == pytest.approx(90.4)
+    assert PUBLISHED["lstm"].target("validated") == pytest.approx(89.4)
+    assert PUBLISHED["lstm128_64"].target("published") == pytest.approx(90.7)
+    assert PUBLISHED["lstm128"].target("published") == pytest.approx(90.2)
+    assert PUBLISHED["stacked_lstm"].target("validated") is None

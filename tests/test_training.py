@@ -12,9 +12,9 @@ from pydantic import ValidationError
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
 from flows.params import TrainSettings, artifact_key
-from har_models.data import Split, read_split, subject_split, validation_subjects
+from har_models.data import Split, read_split, subject_folds, subject_split, validation_subjects
 from har_models.metrics import score
-from har_models.protocol import SELECTION_RULE
+from har_models.protocol import SELECTION_FOLDS, SELECTION_RULE
 from har_models.registry import ARCHITECTURES, get_spec
 from har_models.results import HISTORY_COLUMNS, RECORD_FIELDS, load_records
 from har_models.run import RunParams, fit_validated, resolve_training_data, train_one_run
@@ -135,15 +135,40 @@ def test_validated_protocol_chooses_epochs_on_held_out_subjects_then_refits(
     )  # fmt: skip
     refit, history = fit_validated(params, recipe, train)
     select = history[history.phase == "select"]
-    assert len(select) == 4 and select["val_loss"].notna().all()
-    chosen = select_epoch(
-        select.val_loss.to_numpy(), select.val_accuracy.to_numpy(), SELECTION_RULE
-    )
+    folds = subject_folds(train.subject, 0, SELECTION_FOLDS)
+    # every fold's run goes all 4 epochs (no early stop), so the curves can be averaged
+    assert len(select) == 4 * len(folds) and select["val_loss"].notna().all()
+    assert sorted(select.fold.unique()) == list(range(1, len(folds) + 1))
+    for k, held_out in enumerate(folds, 1):  # each fold scored on its own held-out windows
+        val = train.subset(np.isin(train.subject, held_out))
+        fold_fit = fit(
+            "lstm", train.x[~np.isin(train.subject, held_out)],
+            train.y[~np.isin(train.subject, held_out)], seed=0, recipe=recipe,
+            x_val=val.x, y_val=val.y,
+        )  # fmt: skip
+        assert np.allclose(
+            fold_fit.history.val_accuracy, select[select.fold == k].val_accuracy, atol=1e-9
+        )
+    mean = select.groupby("epoch")[["val_loss", "val_accuracy"]].mean()
+    chosen = select_epoch(mean.val_loss.to_numpy(), mean.val_accuracy.to_numpy(), SELECTION_RULE)
     assert refit.best_epoch == chosen == refit.epochs == (history.phase == "refit").sum()
+    assert (history[history.phase == "refit"].fold == 0).all()
     plain = fit("lstm", train.x, train.y, seed=0, recipe=recipe.with_overrides(epochs=chosen))
     pairs = zip(refit.model.state_dict().values(), plain.model.state_dict().values(), strict=True)
     for a, b in pairs:
         assert torch.equal(a, b)
+
+
+def test_subject_folds_hold_out_every_subject_once() -> None:
+    subjects = np.repeat([1, 3, 5, 6, 7, 8, 11, 14, 15, 16, 17], 4)
+    folds = subject_folds(subjects, seed=2, k=3)
+    assert [len(f) for f in folds] == [4, 4, 3]
+    assert sorted(np.concatenate(folds).tolist()) == sorted(set(subjects.tolist()))
+    other = subject_folds(subjects, seed=3, k=3)  # the seed picks the folds
+    assert [f.tolist() for f in folds] != [f.tolist() for f in other]
+    assert len(subject_folds(np.array([4, 4, 9]), seed=0, k=3)) == 2  # fewer subjects than k
+    with pytest.raises(ValueError, match="at least 2 training subjects"):
+        subject_folds(np.array([4, 4]), seed=0, k=3)
 
 
 def test_selection_rules() -> None:
@@ -190,9 +215,12 @@ def test_train_one_run_records_every_field(tmp_path: Path) -> None:
     assert record.latency_ms_batch1 > 0 and record.latency_ms_batch256 > 0
     assert 0 <= record.accuracy <= 1 and np.asarray(record.confusion).sum() == 2 * 6 * 2
     history = pd.read_parquet(study / record.history_path)
-    # validated: 2 selection epochs on held-out subjects, then a refit for the chosen count
+    # validated: 2 selection epochs per fold of held-out subjects, then a refit for the count
     select, refit = history[history.phase == "select"], history[history.phase == "refit"]
-    assert list(history.columns) == [*HISTORY_COLUMNS, "phase"] and len(select) == 2
+    assert list(history.columns) == [*HISTORY_COLUMNS, "phase", "fold"]
+    assert len(select) == 2 * select.fold.nunique() and select.fold.nunique() >= 2
+    training_subjects = np.unique(read_split(home.split_path("train")).subject).tolist()
+    assert record.validation_subjects == training_subjects  # each held out in one fold
     assert select["val_accuracy"].notna().all() and refit["val_accuracy"].isna().all()
     assert len(refit) == record.best_epoch == record.epochs and 1 <= record.epochs <= 2
     assert (study / record.checkpoint_path).is_file()
