@@ -232,6 +232,9 @@ class _FusedTables:
             self.biases.append(bias[None, :, :, None].to(device))  # (1, rows, F, 1)
             length = torch.where(valid, steps - 2 * pad, steps).float()
             self.denominators.append(length[None, :, None].to(device))
+        # the CPU small-batch path: steps-first masks and the biases as numpy (F, rows)
+        self.outside_t = [o.T.contiguous() for o in self.outside]
+        self.biases_np = [b[0, :, :, 0].T.cpu().numpy().copy() for b in self.biases]
 
 
 def _dilated_conv(x: torch.Tensor, weight: torch.Tensor, dilation: int) -> torch.Tensor:
@@ -240,11 +243,33 @@ def _dilated_conv(x: torch.Tensor, weight: torch.Tensor, dilation: int) -> torch
     at batch 1: 87 vs about 20 us a call, measured)."""
     if x.shape[0] > SMALL_BATCH:
         return F.conv1d(x, weight, padding=4 * dilation, dilation=dilation)
+    return _dilated_conv_steps_first(x, weight, dilation).transpose(1, 2)
+
+
+def _dilated_conv_steps_first(x: torch.Tensor, weight: torch.Tensor, dilation: int) -> torch.Tensor:
+    """The same convolution as (B, T, kernels): one matrix product over unfolded steps."""
     b, c, steps = x.shape
     padded = F.pad(x, (4 * dilation, 4 * dilation))
     taps = padded.unfold(2, 8 * dilation + 1, 1)[..., ::dilation]  # (B, C, T, 9)
     taps = taps.permute(0, 2, 1, 3).reshape(b, steps, c * KERNEL_LENGTH)
-    return (taps @ weight.reshape(weight.shape[0], -1).T).transpose(1, 2)
+    return taps @ weight.reshape(weight.shape[0], -1).T
+
+
+def _counts_above_numpy(conv_t: torch.Tensor, biases: np.ndarray) -> torch.Tensor:
+    """(B, T, R) values (any strides) and (F, R) biases -> (B, R, F) counts of values above
+    each bias.
+    The same booleans as torch's broadcast comparison, laid out (B, F, T, R) so that the
+    comparison and the sum over steps run along contiguous rows: about 2.8 times faster on
+    CPU at these sizes (273 vs 754 us for 252 rows x 30 biases x 128 steps, 32 vs 88 us for
+    3 biases; one thread, measured)."""
+    dtype = np.uint8 if conv_t.shape[1] < 256 else np.int32
+    values = conv_t.detach().numpy()
+    out = np.empty((len(values), biases.shape[1], biases.shape[0]), dtype)
+    for lo in range(0, len(values), SMALL_BATCH):  # bounded memory: (16, F, T, R) booleans
+        steps_first = np.ascontiguousarray(values[lo : lo + SMALL_BATCH])
+        chunk = steps_first[:, None] > biases[None, :, None, :]
+        out[lo : lo + SMALL_BATCH] = chunk.sum(2, dtype=dtype).transpose(0, 2, 1)
+    return torch.from_numpy(out)
 
 
 def _state_key(transforms: list[RocketTransform]) -> tuple[object, ...] | None:
@@ -268,7 +293,9 @@ def fused_ppv(
     """PPV features of several fitted transforms (same steps and dilations) over ``x``
     (B, C, T): ``torch.cat([t(x) for t in transforms], -1)``, computed with one convolution
     per dilation for every transform and kernel, the "valid"-padding steps masked to -inf
-    (never above a bias), and no sorting: counts come from one comparison per dilation."""
+    (never above a bias). Counts: on CPU numpy's comparison of every value with every bias
+    (:func:`_counts_above_numpy`); on a GPU torch's comparison for a few windows and ranks
+    among the sorted biases for many."""
     key = _state_key(transforms)
     tables = cache.get("tables") if key is not None and cache.get("key") == key else None
     if tables is None:
@@ -277,6 +304,18 @@ def fused_ppv(
     b, members = x.shape[0], len(transforms)
     per_member: list[list[torch.Tensor]] = [[] for _ in transforms]
     for j, d in enumerate(transforms[0].dilation_list):
+        if x.device.type == "cpu":  # numpy's comparison: see the helper
+            if b <= SMALL_BATCH:
+                conv_t = _dilated_conv_steps_first(x, tables.weights[j], d)
+                conv_t = conv_t.masked_fill_(tables.outside_t[j], -torch.inf)
+            else:  # PyTorch's convolution, as the plain transform: the same features
+                conv = F.conv1d(x, tables.weights[j], padding=4 * d, dilation=d)
+                conv_t = conv.masked_fill_(tables.outside[j], -torch.inf).transpose(1, 2)
+            above = _counts_above_numpy(conv_t, tables.biases_np[j])
+            ppv = above / tables.denominators[j]
+            for m, block in enumerate(ppv.view(b, members, -1).unbind(1)):
+                per_member[m].append(block)
+            continue
         conv = _dilated_conv(x, tables.weights[j], d).masked_fill(tables.outside[j], -torch.inf)
         if b <= SMALL_BATCH:  # compare every value with every bias: fewest operations
             above = (conv[:, :, None, :] > tables.biases[j]).view(torch.uint8)

@@ -65,17 +65,23 @@ def test_validated_minirocket_has_no_epochs_to_choose(home) -> None:
 
 
 def test_fused_features_equal_the_plain_transform(home) -> None:
-    """The fused pass (one convolution per dilation for every member, counts by comparison
-    for a few windows, by rank for many) computes exactly the per-dilation features."""
-    from har_models.minirocket import SMALL_BATCH, fused_ppv
+    """The fused pass (one convolution per dilation for every member; on CPU numpy's
+    comparison in chunks of windows) computes exactly the per-dilation features, and so do
+    the GPU's two ways of counting (every value against every bias for a few windows, by
+    rank among the sorted biases for many), checked here on CPU tensors."""
+    from har_models.minirocket import SMALL_BATCH, _ppv_by_rank, fused_ppv
 
     train = read_split(home.split_path("train"))
     model = fit("rocket_ensemble", train.x, train.y, seed=0, device="cpu").model
     transforms = [m.transforms[0] for m in model.net.members]
-    x = torch.from_numpy(np.ascontiguousarray(train.x[: SMALL_BATCH + 4].transpose(0, 2, 1)))
-    for batch in (x[:1], x):  # the small-batch and the large-batch paths
+    x = torch.from_numpy(np.ascontiguousarray(train.x[: 2 * SMALL_BATCH + 4].transpose(0, 2, 1)))
+    for batch in (x[:1], x):  # one window; several chunks of windows
         plain = torch.cat([t(batch) for t in transforms], -1)
         assert torch.equal(fused_ppv(batch, transforms, {}), plain)
+    conv = torch.randn(5, 84, 128).masked_fill(torch.rand(5, 84, 128) < 0.1, -torch.inf)
+    bias = torch.randn(84, 7)
+    compared = (conv[:, :, None, :] > bias[None, :, :, None]).sum(-1).float()
+    assert torch.equal(_ppv_by_rank(conv, bias), compared)
 
 
 def test_rocket_ensemble_is_fitted_on_rotated_copies_and_saved_whole(home, tmp_path: Path) -> None:
