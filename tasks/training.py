@@ -71,7 +71,7 @@ def train_run_task(params: RunParams) -> RunRecord | State:
     if 0 < len(record.validation_subjects) < MIN_VALIDATION_SUBJECTS:
         get_run_logger().warning(
             "%s chose its epoch on %d held-out training subject(s) (%s): fewer than %d, so "
-            "early stopping is noisy; use data with more training subjects",
+            "the choice is noisy; use data with more training subjects",
             params.run_id,
             len(record.validation_subjects),
             ", ".join(map(str, record.validation_subjects)),

@@ -102,10 +102,11 @@ def test_planted_pickles_run_nothing_and_are_not_trusted(tmp_path: Path) -> None
 def test_a_deleted_study_is_trained_again_and_reported(tmp_path: Path, caplog) -> None:
     """``rm -r runs/<study>`` then the same study id: the runs are trained again (not served
     from a cache that points at files that are gone), and the report is of real checkpoints."""
-    home = write_synthetic_tensors(tmp_path / "home", n_per_class_subject=2)
+    subjects = {"train": (1, 3), "test": (2, 4)}
+    home = write_synthetic_tensors(tmp_path / "home", n_per_class_subject=2, subjects=subjects)
     run_flow(home.root, "deleted", protocol="validated")
-    # 4 training subjects: validated holds out 1, which the log warns about.
-    assert "chose its epoch on 1 held-out training subject" in caplog.text
+    # 2 training subjects: validated's folds hold out 1 each, 2 in all, which the log warns about
+    assert "chose its epoch on 2 held-out training subject(s) (1, 3)" in caplog.text
     shutil.rmtree(home.study_dir("deleted"))
 
     _, states = run_flow(home.root, "deleted", protocol="validated")
