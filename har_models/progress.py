@@ -49,14 +49,21 @@ class EpochProgress:
         self.run, self.emit, self.every_s, self.clock = run, emit, every_s, clock
         self.start = clock()
         self.last: float | None = None
-        stream = stream if stream is not None else sys.stderr
+        self.epoch = 0
+        self.stream = stream if stream is not None else sys.stderr
         self.bar: tqdm | None = None
-        if _is_tty(stream):
-            self.bar = tqdm(desc=run, unit="epoch", file=stream, leave=False)
+        if _is_tty(self.stream):
+            self.bar = tqdm(desc=run, unit="epoch", file=self.stream, leave=False)
 
     def __call__(self, report: EpochReport) -> None:
         epoch, epochs, row = report.epoch, report.epochs, report.row
         now = self.clock()
+        if epoch <= self.epoch:  # a new fit of the same run (a `validated` fold, the refit)
+            self.start, self.last = now - row.get("seconds", 0.0), None
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = tqdm(desc=self.run, unit="epoch", file=self.stream, leave=False)
+        self.epoch = epoch
         if self.bar is not None:
             self.bar.total = epochs
             self.bar.update(1)

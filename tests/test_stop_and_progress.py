@@ -115,6 +115,23 @@ def test_progress_logs_one_epoch_at_most_every_few_seconds_and_always_the_last()
     assert progress.bar is None  # not a terminal: no progress bar
 
 
+def test_progress_restarts_its_clock_for_each_fit_of_a_run() -> None:
+    """A `validated` run fits several times (folds, then the refit): the time left of a new
+    fit comes from its own epochs, not from the fits before it."""
+    now = [0.0]
+    lines: list[str] = []
+    progress = EpochProgress("lstm-r00", lines.append, every_s=0, stream=io.StringIO(),
+                             clock=lambda: now[0])  # fmt: skip
+    for epoch in range(1, 4):  # a slow first fit: 100 s an epoch
+        now[0] += 100.0
+        progress(report(epoch, 3))
+    now[0] += ROW["seconds"]  # the next fit's first epoch
+    progress(report(1, 3))
+    assert lines[-1].startswith("lstm-r00 epoch 1/3") and lines[-1].endswith(
+        f"~{2 * ROW['seconds']:.0f} s left"
+    )
+
+
 def test_progress_bar_only_in_a_terminal() -> None:
     class Tty(io.StringIO):
         def isatty(self) -> bool:
