@@ -35,7 +35,7 @@ class Recipe:
     loss: str = "cross_entropy"  # har_models.losses: "cross_entropy" | "keras_sigmoid"
     standardize: bool = False  # the originals fed raw signals
     shuffle: bool = True  # False: consecutive batches in file order, wrapping (the TF original)
-    patience: int | None = None  # `validated` protocol: stop after this many epochs w/o gain
+    patience: int | None = None  # benchmarks.validation: stop after this many epochs w/o gain
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
