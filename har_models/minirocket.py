@@ -232,9 +232,10 @@ class _FusedTables:
             self.biases.append(bias[None, :, :, None].to(device))  # (1, rows, F, 1)
             length = torch.where(valid, steps - 2 * pad, steps).float()
             self.denominators.append(length[None, :, None].to(device))
-        # the CPU path: steps-first masks (a few windows) and the biases as numpy (F, rows)
-        self.outside_t = [o.T.contiguous() for o in self.outside]
-        self.biases_np = [b[0, :, :, 0].T.cpu().numpy().copy() for b in self.biases]
+        # the CPU path's: steps-first masks (a few windows) and the biases as numpy (F, rows)
+        on_cpu = device.type == "cpu"
+        self.outside_t = [o.T.contiguous() for o in self.outside] if on_cpu else []
+        self.biases_np = [b[0, :, :, 0].T.numpy().copy() for b in self.biases] if on_cpu else []
 
 
 def _dilated_conv(x: torch.Tensor, weight: torch.Tensor, dilation: int) -> torch.Tensor:
@@ -311,20 +312,21 @@ def fused_ppv(
                 conv = F.conv1d(x, tables.weights[j], padding=4 * d, dilation=d)
                 conv_t = conv.masked_fill_(tables.outside[j], -torch.inf).transpose(1, 2)
             above = _counts_above_numpy(conv_t, tables.biases_np[j])
-            ppv = above / tables.denominators[j]
-            for m, block in enumerate(ppv.view(b, members, -1).unbind(1)):
-                per_member[m].append(block)
-            continue
-        conv = _dilated_conv(x, tables.weights[j], d).masked_fill(tables.outside[j], -torch.inf)
-        if b <= SMALL_BATCH:  # compare every value with every bias: fewest operations
-            above = (conv[:, :, None, :] > tables.biases[j]).view(torch.uint8)
-            above = above.sum(-1, dtype=torch.uint8 if conv.shape[-1] < 256 else torch.int32)
-        else:  # rank the values among the sorted biases: less work per value
-            above = _ppv_by_rank(conv, tables.biases[j][0, :, :, 0])
+        else:
+            above = _counts_above_torch(x, tables, j, d)
         ppv = above / tables.denominators[j]
         for m, block in enumerate(ppv.view(b, members, -1).unbind(1)):
             per_member[m].append(block)
     return torch.cat([torch.cat(blocks, -1) for blocks in per_member], -1)
+
+
+def _counts_above_torch(x: torch.Tensor, tables: _FusedTables, j: int, d: int) -> torch.Tensor:
+    """The GPU's counts for dilation ``j``: (B, rows, F)."""
+    conv = _dilated_conv(x, tables.weights[j], d).masked_fill(tables.outside[j], -torch.inf)
+    if x.shape[0] <= SMALL_BATCH:  # compare every value with every bias: fewest operations
+        above = (conv[:, :, None, :] > tables.biases[j]).view(torch.uint8)
+        return above.sum(-1, dtype=torch.uint8 if conv.shape[-1] < 256 else torch.int32)
+    return _ppv_by_rank(conv, tables.biases[j][0, :, :, 0])  # ranks: less work per value
 
 
 def can_fuse(transforms: list[RocketTransform]) -> bool:

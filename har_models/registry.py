@@ -60,6 +60,11 @@ class ArchSpec:
     family: Family = "seed port"  # a published model ported, a classical baseline, or ours
 
 
+# One closed-form fit (random features + ridge); batch_size is the transform's chunk.
+CLOSED_FORM_RECIPE = Recipe(1, 256)
+# The HAR_LSTM notebook's training of both its models: Keras RMSprop, sigmoid outputs.
+NOTEBOOK_RECIPE = Recipe(30, 32, optimizer="rmsprop", loss="keras_sigmoid", patience=10)
+
 REGISTRY: dict[str, ArchSpec] = {
     spec.name: spec
     for spec in (
@@ -76,28 +81,28 @@ REGISTRY: dict[str, ArchSpec] = {
         ArchSpec(
             "minirocket",
             MiniRocketNet,
-            Recipe(1, 256),  # one closed-form fit; batch_size is the transform's chunk
+            CLOSED_FORM_RECIPE,
             family="baseline",
             note="MiniRocket (Dempster et al. 2021) + RidgeClassifierCV, in PyTorch",
         ),
         ArchSpec(
             "rocket_ensemble",
             RocketEnsembleNet,
-            Recipe(1, 256),  # one closed-form fit; batch_size is the transform's chunk
+            CLOSED_FORM_RECIPE,
             family="new",
             note="3 MiniRocket members, ridge on windows + 2 rotated copies, logits averaged",
         ),
         ArchSpec(
             "lstm128",
             lstm128,
-            Recipe(30, 32, optimizer="rmsprop", loss="keras_sigmoid", patience=10),
+            NOTEBOOK_RECIPE,
             keras_params=71_430,
             note="HAR_LSTM notebook, 1 layer",
         ),
         ArchSpec(
             "lstm128_64",
             lstm128_64,
-            Recipe(30, 32, optimizer="rmsprop", loss="keras_sigmoid", patience=10),
+            NOTEBOOK_RECIPE,
             keras_params=120_454,
             note="HAR_LSTM notebook, 2 layers",
         ),

@@ -342,8 +342,11 @@ def learning_curves(metrics: pd.DataFrame, histories: dict[str, pd.DataFrame]) -
     if "phase" in long:  # validated runs: the curves of the held-out-subject phase
         selection = long["phase"].isin(["select"])
         long = long[selection | ~long["run_id"].isin(long.loc[selection, "run_id"])]
-    numeric = long.select_dtypes("number").columns
-    value_cols = [c for c in numeric if c not in ("epoch", "fold")]
+    value_cols = [c for c in long.select_dtypes("number").columns if c not in ("epoch", "fold")]
+    # one curve per run: a validated run's folds are averaged first, so the band is over runs
+    long = long.groupby(["architecture", "run_id", "epoch"], sort=False, as_index=False)[
+        value_cols
+    ].mean()
     grouped = long.groupby(["architecture", "epoch"], sort=False)[value_cols]
     table = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=1).add_suffix("_std"))
     table["runs"] = long.groupby(["architecture", "epoch"], sort=False).size()

@@ -69,7 +69,17 @@ def test_fused_features_equal_the_plain_transform(home) -> None:
     comparison in chunks of windows) computes exactly the per-dilation features, and so do
     the GPU's two ways of counting (every value against every bias for a few windows, by
     rank among the sorted biases for many), checked here on CPU tensors."""
-    from har_models.minirocket import SMALL_BATCH, _ppv_by_rank, fused_ppv
+    from torch.nn import functional as F
+
+    from har_models.minirocket import (
+        SMALL_BATCH,
+        _counts_above_numpy,
+        _counts_above_torch,
+        _dilated_conv_steps_first,
+        _FusedTables,
+        _ppv_by_rank,
+        fused_ppv,
+    )
 
     train = read_split(home.split_path("train"))
     model = fit("rocket_ensemble", train.x, train.y, seed=0, device="cpu").model
@@ -78,6 +88,17 @@ def test_fused_features_equal_the_plain_transform(home) -> None:
     for batch in (x[:1], x):  # one window; several chunks of windows
         plain = torch.cat([t(batch) for t in transforms], -1)
         assert torch.equal(fused_ppv(batch, transforms, {}), plain)
+    tables = _FusedTables(transforms, torch.device("cpu"))
+    for batch in (x[:1], x):  # the GPU's ways of counting agree with the CPU's
+        for j, d in enumerate(transforms[0].dilation_list):
+            if batch.shape[0] <= SMALL_BATCH:
+                conv_t = _dilated_conv_steps_first(batch, tables.weights[j], d)
+                conv_t = conv_t.masked_fill_(tables.outside_t[j], -torch.inf)
+            else:
+                conv = F.conv1d(batch, tables.weights[j], padding=4 * d, dilation=d)
+                conv_t = conv.masked_fill_(tables.outside[j], -torch.inf).transpose(1, 2)
+            expected = _counts_above_numpy(conv_t, tables.biases_np[j])
+            assert torch.equal(_counts_above_torch(batch, tables, j, d).long(), expected.long())
     conv = torch.randn(5, 84, 128).masked_fill(torch.rand(5, 84, 128) < 0.1, -torch.inf)
     bias = torch.randn(84, 7)
     compared = (conv[:, :, None, :] > bias[None, :, :, None]).sum(-1).float()

@@ -328,3 +328,28 @@ def test_targets_per_protocol_come_from_the_published_figures() -> None:
     assert PUBLISHED["lstm128_64"].target("published") == pytest.approx(90.7)
     assert PUBLISHED["lstm128"].target("published") == pytest.approx(90.2)
     assert PUBLISHED["stacked_lstm"].target("validated") is None
+
+
+def test_learning_curves_average_a_runs_folds_before_the_runs() -> None:
+    """A validated run's three fold curves make one curve: the band is over runs."""
+    from har_reports.stats import learning_curves
+
+    metrics = pd.DataFrame(
+        {"run_id": ["a-r00", "a-r01"], "architecture": ["a", "a"], "status": ["completed"] * 2}
+    )
+
+    def history(accs: list[float], fold: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"epoch": [1, 2], "val_accuracy": accs, "phase": "select", "fold": fold}
+        )
+
+    histories = {
+        "a-r00": pd.concat([history([0.5, 0.7], 1), history([0.7, 0.9], 2)], ignore_index=True),
+        "a-r01": history([0.8, 0.6], 1),
+    }
+    curves = learning_curves(metrics, histories).set_index("epoch")
+    assert curves["runs"].tolist() == [2, 2]
+    assert curves["val_accuracy_mean"].tolist() == pytest.approx(
+        [0.7, 0.7]
+    )  # (0.6+0.8)/2, (0.8+0.6)/2
+    assert "fold_mean" not in curves
