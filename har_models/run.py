@@ -199,7 +199,7 @@ def train_one_run(params: RunParams, on_epoch: EpochCallback | None = None) -> R
         try:
             record = _train(params, on_epoch)
         except (Interrupted, KeyboardInterrupt) as exc:
-            save_record(failed_record(params, exc, status="interrupted"), study)
+            save_record(failed_record(params, exc), study)
             raise
         record.cache_key = key
         record.checkpoint_sha256 = sha256_of(study.root / record.checkpoint_path)
@@ -320,8 +320,11 @@ def fit_validated(
     return refit, history
 
 
-def failed_record(params: RunParams, error: BaseException, status: str = "failed") -> RunRecord:
-    """The row of a run that failed (after its retries) or was interrupted."""
+def failed_record(params: RunParams, error: BaseException) -> RunRecord:
+    """The row of a run that failed (after its retries) or was interrupted: an
+    :class:`Interrupted` error is a stop someone asked for, wherever it is recorded (the run
+    itself, or the flow that only saw its task end)."""
+    status = "interrupted" if isinstance(error, (Interrupted, KeyboardInterrupt)) else "failed"
     return RunRecord(
         study_id=params.study_id,
         run_id=params.run_id,

@@ -145,3 +145,15 @@ def test_a_study_refuses_runs_of_another_protocol(home) -> None:
         check_study_protocol(params.study, "validated")
     after = {p: p.read_bytes() for p in params.study.root.rglob("*") if p.is_file()}
     assert after == before and record.protocol == "published"
+
+
+def test_a_stop_is_recorded_as_interrupted_wherever_it_is_recorded(tmp_path: Path) -> None:
+    """The flow records a run whose task ended in a stop (SIGINT/SIGTERM reached the workers
+    but not its own wait, e.g. SIGINT ignored in a background job): interrupted, not failed."""
+    from har_models.run import failed_record
+    from har_models.stop import Interrupted
+
+    params = run_params(write_synthetic_tensors(tmp_path / "home"))
+    assert failed_record(params, Interrupted("stopped on request")).status == "interrupted"
+    assert failed_record(params, KeyboardInterrupt()).status == "interrupted"
+    assert failed_record(params, ValueError("bad")).status == "failed"

@@ -34,12 +34,19 @@ def pipeline_cmd(archive: Path, epochs: int) -> list[str]:
     ]  # fmt: skip
 
 
+def default_sigint() -> None:
+    """A terminal's default: a pytest started in the background without job control ignores
+    SIGINT, and its children would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_until_training(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """Start the pipeline; return once its log shows the first epoch."""
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+            cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=default_sigint,
+        )  # fmt: skip
     deadline = time.monotonic() + 300
     while "lstm-r00 epoch 1/" not in log.read_text(errors="replace"):
         if proc.poll() is not None or time.monotonic() > deadline:

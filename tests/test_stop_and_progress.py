@@ -91,13 +91,18 @@ def test_chained_sigint_interrupts_the_waiting_main_thread_at_once() -> None:
         stopped_in_thread.set()
 
     worker = threading.Thread(target=training, daemon=True)
-    with pytest.raises(KeyboardInterrupt), stop_on_signals(chain=True):
-        worker.start()
-        try:
-            os.kill(os.getpid(), signal.SIGINT)
-            threading.Event().wait(5)  # interrupted by the signal
-        finally:
-            worker.join(5)  # as a task runner waits for its threads on the way out
+    # Python's own handler, as in a terminal (a pytest started in the background ignores SIGINT)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), stop_on_signals(chain=True):
+            worker.start()
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                threading.Event().wait(5)  # interrupted by the signal
+            finally:
+                worker.join(5)  # as a task runner waits for its threads on the way out
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert stopped_in_thread.is_set()
 
 
