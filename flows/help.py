@@ -31,7 +31,8 @@ HELP: Final[dict[str, str]] = {
     "study_id": "Folder name under ``runs/`` and ``reports/`` (default: a UTC timestamp); rerunning a study id reuses its finished runs.",
     "dispatch": "Where runs execute: ``local`` threads or processes, a ``dask`` cluster, or one ``deployment`` flow run each (``har-train-one/gpu``).",
     "dask_address": "Scheduler of an existing Dask cluster (``tcp://host:8786``; default: a local cluster).",
-    "max_workers": "Concurrent training runs (default: chosen from the device and cores).",
+    "max_workers": "Concurrent training processes (default: the split of the cores measured fastest for this study).",
+    "batching": "``batched``: an architecture's repeats train as one computation (``published`` protocol; closed-form models alone); ``solo``: one run at a time per process; ``auto``: whichever measures faster on this study's data and device.",
     "study_prefix": "Put before the UTC timestamp of a default study id (e.g. ``scheduled-``).",
     "recipe_overrides": "Recipe fields to change for this run (a variant chosen on validation subjects).",
 }

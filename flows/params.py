@@ -32,6 +32,7 @@ Architectures = Annotated[
     list[ArchitectureName], Field(min_length=1, json_schema_extra={"uniqueItems": True})
 ]
 Dispatch = Literal["local", "dask", "deployment"]
+Batching = Literal["auto", "solo", "batched"]
 Repeats = Annotated[int, Field(ge=1, le=1000)]
 Epochs = Annotated[int, Field(ge=1)]
 Workers = Annotated[int, Field(ge=1)]
@@ -58,6 +59,7 @@ class TrainSettings(BaseModel):
     dispatch: Dispatch = "local"
     dask_address: str | None = None
     max_workers: Workers | None = None
+    batching: Batching = "auto"
 
     @field_validator("architectures", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ from flows.ingest import ingest
 from flows.params import (
     Architectures,
     BaseSeed,
+    Batching,
     Device,
     Dispatch,
     Epochs,
@@ -54,6 +55,7 @@ def pipeline(
     dispatch: Dispatch = "local",
     dask_address: str | None = None,
     max_workers: Workers | None = None,
+    batching: Batching = "auto",
     study_prefix: StudyPrefix = "",
 ) -> str:
     """Run the whole pipeline: ingest the archive, train every architecture, write the report.
@@ -84,6 +86,7 @@ def pipeline(
         dispatch=dispatch,
         dask_address=dask_address,
         max_workers=max_workers,
+        batching=batching,
     )
     report_dir = report(study_id=Path(study_dir).name, data_home=data_home)
     publish_run_summary(report_dir)  # the result on this run: log lines and artifacts

@@ -13,6 +13,7 @@ from flows.help import documented
 from flows.params import (
     Architectures,
     BaseSeed,
+    Batching,
     Device,
     Dispatch,
     Epochs,
@@ -30,12 +31,18 @@ from har_models.run import (
     check_study_protocol,
     failed_record,
     resolve_training_data,
+    work_units,
 )
 from har_models.stop import stop_on_signals
 from har_models.study import DEFAULT_BASE_SEED, DEFAULT_REPEATS
-from tasks.dispatch import check_dispatch_capacity, dispatch_run_task, make_task_runner
+from tasks.dispatch import (
+    check_dispatch_capacity,
+    dispatch_run_task,
+    make_task_runner,
+    plan_study,
+)
 from tasks.study import check_outcome, record_failure, record_progress, remove_if_empty
-from tasks.training import train_run_task
+from tasks.training import group_name, train_repeats_task, train_run_task
 
 
 @flow(name="har-train", log_prints=True)
@@ -52,6 +59,7 @@ def train(
     dispatch: Dispatch = "local",
     dask_address: str | None = None,
     max_workers: Workers | None = None,
+    batching: Batching = "auto",
 ) -> str:
     """Train every architecture ``repeats`` times and record each run; returns the study folder.
 
@@ -69,11 +77,10 @@ def train(
     check_study_protocol(study, settings.protocol)
     if settings.dispatch == "deployment":
         check_dispatch_capacity()
-    runner, threads = make_task_runner(
-        settings.dispatch, settings.device, settings.max_workers, settings.dask_address
-    )
+    plan = plan_study(settings, home)
+    runner = make_task_runner(settings.dispatch, plan, settings.max_workers, settings.dask_address)
     run_task = dispatch_run_task if settings.dispatch == "deployment" else train_run_task
-    plan = [
+    runs = [
         RunParams(
             study_id=settings.study_id,
             architecture=arch,
@@ -84,27 +91,39 @@ def train(
             data_sha256=data_sha256,
             epochs=settings.epochs,
             device=settings.device,
-            threads=threads,
+            threads=plan.threads,
         )
         for arch in settings.architectures
         for repeat in range(settings.repeats)
     ]
-    logger.info("study %s: %d runs -> %s", settings.study_id, len(plan), study.root)
+    logger.info("study %s: %d runs -> %s", settings.study_id, len(runs), study.root)
+    units = work_units(runs, plan.workers if plan.batched else 0)
 
     # SIGINT/SIGTERM: every run stops at its next batch and is recorded as interrupted.
     try:
         with stop_on_signals(chain=True), runner:
-            futures = {runner.submit(run_task, {"params": params}): params for params in plan}
+            futures = {
+                (
+                    runner.submit(
+                        train_repeats_task, {"group": unit, "group_label": group_name(unit)}
+                    )
+                    if len(unit) > 1
+                    else runner.submit(run_task, {"params": unit[0]})
+                ): unit
+                for unit in units
+            }
             for future in as_completed(list(futures)):
-                params = futures[future]
+                unit = futures[future]
                 result = future.result(raise_on_failure=False)
-                if not isinstance(result, RunRecord):
-                    logger.error("%s failed after retries: %s", params.run_id, result)
+                results = result if isinstance(result, list) else [result]
+                if not all(isinstance(r, RunRecord) for r in results):
+                    logger.error("%s failed after retries: %s", group_name(unit), result)
                     error = result if isinstance(result, BaseException) else RuntimeError(result)
-                    record_failure(failed_record(params, error), study)
-                record_progress(study, len(plan))
+                    for params in unit:
+                        record_failure(failed_record(params, error), study)
+                record_progress(study, len(runs))
     except BaseException:
         remove_if_empty(study)  # stopped before any run wrote anything
         raise
-    check_outcome(study, [params.run_id for params in plan])
+    check_outcome(study, [params.run_id for params in runs])
     return str(study.root)

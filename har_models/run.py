@@ -10,7 +10,10 @@ trained again, and a per-run file lock makes concurrent trainings of one study c
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +30,7 @@ from data_contracts.dataset import OFFICIAL_ARCHIVE_SHA256
 from har_data.layout import DataHome, StudyLayout
 from har_data.manifest import Published, check_published, read_published
 from har_data.tensors import load_split, package_version
+from har_models.batched import RepeatsCallback, fit_repeats, group_sizes
 from har_models.checkpoint import save_checkpoint
 from har_models.data import Split, subject_folds
 from har_models.device import hardware_description, resolve_device
@@ -201,11 +205,7 @@ def train_one_run(params: RunParams, on_epoch: EpochCallback | None = None) -> R
         except (Interrupted, KeyboardInterrupt) as exc:
             save_record(failed_record(params, exc), study)
             raise
-        record.cache_key = key
-        record.checkpoint_sha256 = sha256_of(study.root / record.checkpoint_path)
-        record.history_sha256 = sha256_of(study.root / record.history_path)
-        save_record(record, study)
-        return record
+        return _save_completed(params, record, key)
 
 
 def _train(params: RunParams, on_epoch: EpochCallback | None = None) -> RunRecord:
@@ -213,7 +213,25 @@ def _train(params: RunParams, on_epoch: EpochCallback | None = None) -> RunRecor
         torch.set_num_threads(params.threads)
     protocol = check_protocol(params.protocol)
     recipe = params.recipe()
-    home, study, rid = params.home, params.study, params.run_id
+    started_at = utc_now()
+    published, train, test = read_training_data(params)
+    held_out: list[int] = []
+    if protocol == "validated":
+        held_out = np.unique(train.subject).tolist()  # every one, in one of the folds
+        result, history = fit_validated(params, recipe, train, on_epoch)
+    else:
+        result = fit(
+            params.architecture, train.x, train.y, seed=params.seed, recipe=recipe,
+            device=params.device, on_epoch=on_epoch,
+        )  # fmt: skip
+        history = result.history.assign(phase="train")
+    return finish_run(params, published, test, result, history, started_at, held_out)
+
+
+def read_training_data(params: RunParams) -> tuple[Published, Split, Split]:
+    """The published tensors' manifest, train and test; refused when they are not the data
+    the study started with."""
+    home = params.home
     published, data = read_published(home)  # the checked bytes: a publish meanwhile cannot mix
     found = published.archive_sha256
     if params.data_sha256 and found != params.data_sha256:
@@ -221,34 +239,41 @@ def _train(params: RunParams, on_epoch: EpochCallback | None = None) -> RunRecor
             f"{home.tensors}: data sha256 {found} differs from expected {params.data_sha256} "
             "(the tensors were published again since the study started)"
         )
-    started_at = utc_now()
     train, test = (Split(*load_split(pa.BufferReader(data[s]))) for s in ("train", "test"))
-    arch, seed, device = params.architecture, params.seed, params.device
-    held_out: list[int] = []
-    if protocol == "validated":
-        held_out = np.unique(train.subject).tolist()  # every one, in one of the folds
-        result, history = fit_validated(params, recipe, train, on_epoch)
-    else:
-        result = fit(
-            arch, train.x, train.y, seed=seed, recipe=recipe, device=device, on_epoch=on_epoch
-        )
-        history = result.history.assign(phase="train")
+    return published, train, test
+
+
+def finish_run(
+    params: RunParams,
+    published: Published,
+    test: Split,
+    result: FitResult,
+    history: pd.DataFrame,
+    started_at: str,
+    held_out: list[int],
+) -> RunRecord:
+    """Score test once, write the history and the checkpoint; the run's record (without its
+    cache key and file hashes, which :func:`_save_completed` adds)."""
+    study, rid, seed, found = params.study, params.run_id, params.seed, published.archive_sha256
+    recipe = params.recipe()
     scores, _ = evaluate(result.model, test.x, test.y, subjects=test.subject)
     atomic_write_parquet(history, study.history(rid))
     save_checkpoint(
         result.model,
         study.checkpoint(rid),
         data_sha256=found,
-        extra={"recipe": recipe.as_dict(), "seed": seed, "protocol": protocol, "run_id": rid},
-    )
+        extra={
+            "recipe": recipe.as_dict(), "seed": seed, "protocol": params.protocol, "run_id": rid,
+        },
+    )  # fmt: skip
     sample = test.x[:256]
     return RunRecord(
         study_id=params.study_id,
         run_id=rid,
-        architecture=arch,
+        architecture=params.architecture,
         repeat=params.repeat,
         seed=seed,
-        protocol=protocol,
+        protocol=params.protocol,
         accuracy=scores.accuracy,
         macro_f1=scores.macro_f1,
         weighted_f1=scores.weighted_f1,
@@ -271,12 +296,83 @@ def _train(params: RunParams, on_epoch: EpochCallback | None = None) -> RunRecor
         history_path=study.history_rel(rid),
         checkpoint_path=study.checkpoint_rel(rid),
         **params.provenance(),
-        hardware=hardware_description(resolve_device(device)),
+        hardware=hardware_description(resolve_device(params.device)),
         started_at=started_at,
         finished_at=utc_now(),
         validation_subjects=held_out,
         data_profile=data_profile(published),
     )
+
+
+def _save_completed(params: RunParams, record: RunRecord, key: str) -> RunRecord:
+    study = params.study
+    record.cache_key = key
+    record.checkpoint_sha256 = sha256_of(study.root / record.checkpoint_path)
+    record.history_sha256 = sha256_of(study.root / record.history_path)
+    save_record(record, study)
+    return record
+
+
+def check_repeat_group(group: Sequence[RunParams]) -> None:
+    """Runs that can train as one batched computation: one architecture trained in the
+    ``published`` protocol (``validated`` selection folds differ per seed), the same recipe,
+    study, data and device, and not fitted in closed form."""
+    if not group:
+        raise ValueError("a repeat group needs at least one run")
+    first = group[0]
+    same = ("study_id", "architecture", "protocol", "data_home", "data_sha256", "epochs",
+            "device", "recipe_overrides")  # fmt: skip
+    for params in group[1:]:
+        for name in same:
+            if getattr(params, name) != getattr(first, name):
+                raise ValueError(
+                    f"runs {first.run_id} and {params.run_id} differ in {name}: a repeat group "
+                    "trains one architecture with one recipe"
+                )
+    if len({p.run_id for p in group}) != len(group):
+        raise ValueError("a repeat group names one run twice")
+    if first.protocol != "published":
+        raise ValueError(
+            f"{first.protocol} runs train alone: their selection folds differ per seed"
+        )
+    if build_model(first.architecture).closed_form:
+        raise ValueError(f"{first.architecture} is fitted in closed form: nothing to batch")
+
+
+def train_repeats(
+    group: Sequence[RunParams], on_epoch: RepeatsCallback | None = None
+) -> list[RunRecord]:
+    """The records of the runs of ``group``, the runs not reusable trained together as one
+    batched computation (:mod:`har_models.batched`), each written exactly as
+    :func:`train_one_run` writes a run. A stop marks every run still training interrupted."""
+    check_repeat_group(group)
+    first = group[0]
+    first.study.records.mkdir(parents=True, exist_ok=True)
+    keys = [cache_key(params) for params in group]
+    with ExitStack() as locks:
+        for params in sorted(group, key=lambda p: p.run_id):  # one lock order: no deadlock
+            locks.enter_context(FileLock(params.study.records / f".{params.run_id}.lock"))
+        done = {p.run_id: cached_record(p, k) for p, k in zip(group, keys, strict=True)}
+        todo = [(p, k) for p, k in zip(group, keys, strict=True) if done[p.run_id] is None]
+        if todo:
+            if first.threads:
+                torch.set_num_threads(first.threads)
+            started_at = utc_now()
+            try:
+                published, train, test = read_training_data(first)
+                results = fit_repeats(
+                    first.architecture, train.x, train.y, seeds=[p.seed for p, _ in todo],
+                    recipe=first.recipe(), device=first.device, on_epoch=on_epoch,
+                )  # fmt: skip
+            except (Interrupted, KeyboardInterrupt) as exc:
+                for params, _ in todo:
+                    save_record(failed_record(params, exc), params.study)
+                raise
+            for (params, key), result in zip(todo, results, strict=True):
+                history = result.history.assign(phase="train")
+                record = finish_run(params, published, test, result, history, started_at, [])
+                done[params.run_id] = _save_completed(params, record, key)
+    return [done[p.run_id] for p in group]  # type: ignore[misc]
 
 
 def fit_validated(
@@ -338,3 +434,27 @@ def failed_record(params: RunParams, error: BaseException) -> RunRecord:
         **params.provenance(),
         finished_at=utc_now(),
     )
+
+
+def work_units(runs: Sequence[RunParams], groups: int) -> list[list[RunParams]]:
+    """What the training flow submits: with ``groups`` (batched repeats), each batchable
+    architecture's runs split into that many repeat groups as even as possible; every other
+    run alone. ``groups = 0``: every run alone."""
+    by_arch: dict[str, list[RunParams]] = {}
+    for params in runs:
+        by_arch.setdefault(params.architecture, []).append(params)
+    units: list[list[RunParams]] = []
+    for arch_runs in by_arch.values():
+        first = arch_runs[0]
+        batchable = (
+            groups > 0
+            and len(arch_runs) > 1
+            and first.protocol == "published"
+            and not build_model(first.architecture).closed_form
+        )
+        if not batchable:
+            units.extend([params] for params in arch_runs)
+            continue
+        ends = np.cumsum(group_sizes(len(arch_runs), groups)).tolist()
+        units.extend(arch_runs[a:b] for a, b in itertools.pairwise([0, *ends]))
+    return units

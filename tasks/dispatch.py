@@ -28,7 +28,11 @@ from prefect.deployments import run_deployment
 from prefect.states import Cancelled, Cancelling, Completed, State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
+from flows.params import TrainSettings
+from har_data.layout import DataHome
+from har_data.tensors import load_split
 from har_models.device import resolve_device
+from har_models.plan import Candidate, Plan, measured_plan
 from har_models.results import RunRecord, load_record
 from har_models.run import RunParams
 from har_models.stop import Interrupted, stop_requested
@@ -62,7 +66,8 @@ def cpu_count() -> int:
 
 
 def local_plan(device: str, max_workers: int | None) -> tuple[int, int | None]:
-    """(concurrent runs, torch threads per run) for this machine."""
+    """(concurrent runs, torch threads per run) without measuring: a study too small to be
+    worth measuring (:data:`MEASURE_FROM_RUNS`), or no local cores to plan (dask, deployment)."""
     if resolve_device(device).type != "cpu":
         return 1, None
     cores = cpu_count()
@@ -70,24 +75,48 @@ def local_plan(device: str, max_workers: int | None) -> tuple[int, int | None]:
     return workers, max(1, cores // workers)
 
 
+# A study with fewer runs to train than this keeps the unmeasured plan: measuring costs
+# seconds, which such a study would not win back.
+MEASURE_FROM_RUNS = 4
+
+
+@task(name="plan-study", cache_policy=NO_CACHE, persist_result=False)
+def plan_study(settings: TrainSettings, home: DataHome) -> Plan:
+    """How this study uses the machine (:mod:`har_models.plan`): measured on the study's
+    training windows where the study is large enough to be worth it."""
+    logger = get_run_logger()
+    runs = settings.repeats * len(settings.architectures)
+    fixed = settings.batching != "auto" and settings.max_workers is not None
+    if settings.dispatch == "deployment" or runs < MEASURE_FROM_RUNS or fixed:
+        workers, threads = local_plan(settings.device, settings.max_workers)
+        batched = settings.batching == "batched" and settings.protocol == "published"
+        return Plan(Candidate(workers, threads, batched))
+    x, y, _ = load_split(home.split_path("train"))
+    plan = measured_plan(
+        settings.architectures, settings.repeats, settings.epochs, x, y,
+        device=settings.device, cores=cpu_count(), workers=settings.max_workers,
+        batching=settings.batching, batchable=settings.protocol == "published",
+    )  # fmt: skip
+    logger.info("plan, measured on %d-window steps: %s", len(x), plan.describe())
+    return plan
+
+
 def make_task_runner(
-    dispatch: str, device: str, max_workers: int | None, dask_address: str | None
-) -> tuple[TaskRunner[Any], int | None]:
-    """(task runner, torch threads per run; None = leave torch's default)."""
+    dispatch: str, plan: Plan, max_workers: int | None, dask_address: str | None
+) -> TaskRunner[Any]:
+    """The task runner that carries out ``plan`` (each run sets its own torch threads)."""
     if dispatch == "dask":
         from prefect_dask import DaskTaskRunner
 
         if dask_address:
-            return DaskTaskRunner(address=dask_address), None
-        workers, threads = local_plan(device, max_workers)
-        kwargs = {"n_workers": workers, "threads_per_worker": 1, "processes": True}
-        return DaskTaskRunner(cluster_kwargs=kwargs), threads
+            return DaskTaskRunner(address=dask_address)
+        kwargs = {"n_workers": plan.workers, "threads_per_worker": 1, "processes": True}
+        return DaskTaskRunner(cluster_kwargs=kwargs)
     if dispatch == "deployment":  # each run is a flow run elsewhere: threads only wait
-        return ThreadPoolTaskRunner(max_workers=max_workers or 8), None
-    workers, threads = local_plan(device, max_workers)
-    if workers == 1:
-        return ThreadPoolTaskRunner(max_workers=1), threads
-    return ProcessPoolTaskRunner(max_workers=workers), threads
+        return ThreadPoolTaskRunner(max_workers=max_workers or 8)
+    if plan.workers == 1:
+        return ThreadPoolTaskRunner(max_workers=1)
+    return ProcessPoolTaskRunner(max_workers=plan.workers)
 
 
 def train_one_parameters(params: RunParams) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from har_models.checkpoint import CheckpointError
 from har_models.progress import EpochProgress
 from har_models.protocol import MIN_VALIDATION_SUBJECTS
 from har_models.results import RecordError, RunRecord
-from har_models.run import RunParams, cache_key, cached_record, train_one_run
+from har_models.run import RunParams, cache_key, cached_record, train_one_run, train_repeats
 from har_models.stop import Interrupted, stop_on_signals, stop_requested
 
 # Errors that a second attempt cannot fix: bad parameters or data, a missing file.
@@ -78,3 +78,44 @@ def train_run_task(params: RunParams) -> RunRecord | State:
             MIN_VALIDATION_SUBJECTS,
         )
     return record
+
+
+class RepeatsProgress:
+    """``fit_repeats``' ``on_epoch``: one log line per epoch of the group (every repeat's
+    training loss and accuracy), as :class:`EpochProgress` does for one run."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.logger = name, get_run_logger()
+
+    def __call__(self, epoch: int, epochs: int, rows: list[dict[str, float]]) -> None:
+        losses = ", ".join(f"{row['train_loss']:.3f}" for row in rows)
+        accuracy = 100 * sum(row["train_accuracy"] for row in rows) / len(rows)
+        seconds = sum(row["seconds"] for row in rows)
+        self.logger.info(
+            "%s epoch %d/%d: losses %s, mean accuracy %.1f %%, %.1f s",
+            self.name, epoch, epochs, losses, accuracy, seconds,
+        )  # fmt: skip
+
+
+def group_name(group: list[RunParams]) -> str:
+    first, last = group[0], group[-1]
+    return f"{first.architecture}-r{first.repeat:02d}-r{last.repeat:02d}"
+
+
+@task(
+    name="train-repeats",
+    task_run_name="train-{group_label}",
+    retries=2,
+    retry_delay_seconds=get_settings().retry_delay_s,
+    retry_condition_fn=retry_transient,
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+def train_repeats_task(group: list[RunParams], group_label: str) -> list[RunRecord] | State:
+    """Several repeats of one architecture as one batched computation
+    (:func:`har_models.run.train_repeats`); their records, or reused ones."""
+    records = [reused(params) for params in group]
+    if all(record is not None for record in records):
+        return Completed(name="Cached", data=records, message=f"reused {group_label}")
+    with stop_on_signals(chain=False):
+        return train_repeats(group, on_epoch=RepeatsProgress(group_label))
