@@ -42,7 +42,7 @@ from tasks.dispatch import (
     plan_study,
 )
 from tasks.study import check_outcome, record_failure, record_progress, remove_if_empty
-from tasks.training import group_name, train_repeats_task, train_run_task
+from tasks.training import group_name, reused, train_repeats_task, train_run_task
 
 
 @flow(name="har-train", log_prints=True)
@@ -120,7 +120,8 @@ def train(
                     logger.error("%s failed after retries: %s", group_name(unit), result)
                     error = result if isinstance(result, BaseException) else RuntimeError(result)
                     for params in unit:
-                        record_failure(failed_record(params, error), study)
+                        if not reused(params):  # a group may have finished some runs
+                            record_failure(failed_record(params, error), study)
                 record_progress(study, len(runs))
     except BaseException:
         remove_if_empty(study)  # stopped before any run wrote anything

@@ -85,9 +85,14 @@ def plan_study(settings: TrainSettings, home: DataHome) -> Plan:
     """How this study uses the machine (:mod:`har_models.plan`): measured on the study's
     training windows where the study is large enough to be worth it."""
     logger = get_run_logger()
+    if settings.dispatch == "deployment" or settings.dask_address:
+        # the runs execute elsewhere, one by one, with that machine's own torch threads
+        if settings.batching == "batched":
+            logger.warning("--batching batched needs local or local-dask dispatch: runs go solo")
+        return Plan(Candidate(1, None, False))
     runs = settings.repeats * len(settings.architectures)
     fixed = settings.batching != "auto" and settings.max_workers is not None
-    if settings.dispatch == "deployment" or runs < MEASURE_FROM_RUNS or fixed:
+    if runs < MEASURE_FROM_RUNS or fixed:
         workers, threads = local_plan(settings.device, settings.max_workers)
         batched = settings.batching == "batched" and settings.protocol == "published"
         return Plan(Candidate(workers, threads, batched))

@@ -98,8 +98,9 @@ class RepeatsProgress:
 
 
 def group_name(group: list[RunParams]) -> str:
+    """``lstm-r00-r04`` for a group of repeats, the run id for one run."""
     first, last = group[0], group[-1]
-    return f"{first.architecture}-r{first.repeat:02d}-r{last.repeat:02d}"
+    return first.run_id if len(group) == 1 else f"{first.run_id}-r{last.repeat:02d}"
 
 
 @task(

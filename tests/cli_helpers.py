@@ -54,15 +54,16 @@ def untrained_checkpoint(
     architecture: str,
     fit_on: np.ndarray | None = None,
     labels: np.ndarray | None = None,
+    hparams: dict[str, object] | None = None,
 ) -> Path:
     """A checkpoint of a freshly initialised model, its standardization fitted on ``fit_on``
     if given: enough where a test is about inputs, outputs or export parity. A closed-form
     family (no epochs, e.g. MiniRocket) is fitted on ``fit_on``/``labels``, since its
     unfitted weights are all zero."""
     torch.manual_seed(0)
-    model = build_model(architecture)
+    model = build_model(architecture, hparams)
     if fit_on is not None and model.closed_form and labels is not None:
-        model = fit(architecture, fit_on, labels, seed=0, device="cpu").model
+        model = fit(architecture, fit_on, labels, seed=0, device="cpu", hparams=hparams).model
     elif fit_on is not None:
         model.norm.fit(torch.as_tensor(fit_on))
     return save_checkpoint(model, path, data_sha256="0" * 64)
