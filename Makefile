@@ -28,7 +28,7 @@ REPORTS_HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: help setup constraints pipeline test test-fast lint bench-ingest bench-accuracy \
-	bench-validation clean server worker deploy reports
+	bench-validation bench-study clean server worker deploy reports
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -73,6 +73,9 @@ bench-accuracy: setup ## accuracy benchmark on the real data (ARGS="--repeats 10
 
 bench-validation: setup ## compare model variants on held-out training subjects
 	$(BIN)/python -m benchmarks.validation $(ARGS)
+
+bench-study: setup ## a whole study through the flow per batching mode (ARGS="--repeats 10")
+	$(BIN)/python -m benchmarks.study $(ARGS)
 
 # A Prefect server on 127.0.0.1 whose database lives under the data home.
 # Prefect creates only the last folder of PREFECT_HOME, so the data home is made first.

@@ -39,6 +39,7 @@ from tasks.dispatch import (
     check_dispatch_capacity,
     dispatch_run_task,
     make_task_runner,
+    one_server_for_workers,
     plan_study,
 )
 from tasks.study import check_outcome, record_failure, record_progress, remove_if_empty
@@ -101,7 +102,7 @@ def train(
 
     # SIGINT/SIGTERM: every run stops at its next batch and is recorded as interrupted.
     try:
-        with stop_on_signals(chain=True), runner:
+        with stop_on_signals(chain=True), one_server_for_workers(), runner:
             futures = {
                 (
                     runner.submit(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +27,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun, StateType, WorkerStatus
 from prefect.deployments import run_deployment
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import Cancelled, Cancelling, Completed, State
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
@@ -104,6 +107,21 @@ def plan_study(settings: TrainSettings, home: DataHome) -> Plan:
     )  # fmt: skip
     logger.info("plan, measured on %d-window steps: %s", len(x), plan.describe())
     return plan
+
+
+@contextmanager
+def one_server_for_workers() -> Iterator[None]:
+    """Point process-pool workers at this flow's Prefect server. Under the embedded server
+    (no ``PREFECT_API_URL``) each worker process would otherwise start a temporary server of
+    its own: seconds of start-up each, and their task runs and logs would land there, out of
+    the operator's sight."""
+    if PREFECT_API_URL.value():
+        yield
+        return
+    with get_client(sync_client=True) as client:
+        url = str(client.api_url).rstrip("/")
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        yield
 
 
 def make_task_runner(
