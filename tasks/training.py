@@ -8,6 +8,8 @@ every worker that reads it. A reused run ends in a state named ``Cached``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
@@ -53,14 +55,21 @@ def reused(params: RunParams) -> RunRecord | None:
     return cached_record(params, cache_key(params))
 
 
+# Every training task: transient errors retried, never a deterministic one; no Prefect
+# result persisted (the run record is the cache, see the module docstring).
+TRAINING_TASK: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": get_settings().retry_delay_s,
+    "retry_condition_fn": retry_transient,
+    "cache_policy": NO_CACHE,
+    "persist_result": False,
+}
+
+
 @task(
     name="train-run",
     task_run_name="train-{params.architecture}-r{params.repeat:02d}",
-    retries=2,
-    retry_delay_seconds=get_settings().retry_delay_s,
-    retry_condition_fn=retry_transient,
-    cache_policy=NO_CACHE,
-    persist_result=False,
+    **TRAINING_TASK,
 )
 def train_run_task(params: RunParams) -> RunRecord | State:
     """One run, or its record when :func:`har_models.run.cached_record` accepts it."""
@@ -103,15 +112,7 @@ def group_name(group: list[RunParams]) -> str:
     return first.run_id if len(group) == 1 else f"{first.run_id}-r{last.repeat:02d}"
 
 
-@task(
-    name="train-repeats",
-    task_run_name="train-{group_label}",
-    retries=2,
-    retry_delay_seconds=get_settings().retry_delay_s,
-    retry_condition_fn=retry_transient,
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
+@task(name="train-repeats", task_run_name="train-{group_label}", **TRAINING_TASK)
 def train_repeats_task(group: list[RunParams], group_label: str) -> list[RunRecord] | State:
     """Several repeats of one architecture as one batched computation
     (:func:`har_models.run.train_repeats`); their records, or reused ones."""
