@@ -78,9 +78,6 @@ def train(
     check_study_protocol(study, settings.protocol)
     if settings.dispatch == "deployment":
         check_dispatch_capacity()
-    plan = plan_study(settings, home)
-    runner = make_task_runner(settings.dispatch, plan, settings.max_workers, settings.dask_address)
-    run_task = dispatch_run_task if settings.dispatch == "deployment" else train_run_task
     runs = [
         RunParams(
             study_id=settings.study_id,
@@ -92,11 +89,14 @@ def train(
             data_sha256=data_sha256,
             epochs=settings.epochs,
             device=settings.device,
-            threads=plan.threads,
         )
         for arch in settings.architectures
         for repeat in range(settings.repeats)
     ]
+    plan = plan_study(settings, home, [params for params in runs if reused(params) is None])
+    runner = make_task_runner(settings.dispatch, plan, settings.max_workers, settings.dask_address)
+    run_task = dispatch_run_task if settings.dispatch == "deployment" else train_run_task
+    runs = [params.model_copy(update={"threads": plan.threads}) for params in runs]
     logger.info("study %s: %d runs -> %s", settings.study_id, len(runs), study.root)
     units = work_units(runs, plan.workers if plan.batched else 0)
 

@@ -154,6 +154,17 @@ def stacked_mask(
     )
 
 
+def batch_refusal(architecture: str, protocol: str) -> str | None:
+    """Why runs of ``architecture`` under ``protocol`` cannot train batched, or None: the
+    ``validated`` protocol's selection folds differ per seed, and a closed-form model has no
+    training steps to batch."""
+    if protocol != "published":
+        return f"{protocol} runs train alone: their selection folds differ per seed"
+    if build_model(architecture).closed_form:
+        return f"{architecture} is fitted in closed form: nothing to batch"
+    return None
+
+
 def group_sizes(repeats: int, workers: int) -> list[int]:
     """How batched training splits ``repeats`` over ``workers``: as even as possible."""
     groups = min(repeats, workers)

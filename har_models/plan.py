@@ -11,7 +11,7 @@ contend for it), so only solo against batched is measured there.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +22,7 @@ from har_models.device import resolve_device
 from har_models.registry import build_model, get_spec
 from har_models.training import fit
 
-MEASURE_STEPS = 3  # timed training steps per candidate, after one untimed step
+MEASURE_STEPS = 3  # timed training steps per candidate, after as many untimed ones
 
 
 @dataclass(frozen=True)
@@ -118,17 +118,16 @@ class Work:
     steps_per_run: int
 
 
-def study_work(
-    architectures: Sequence[str], repeats: int, n_train: int, epochs: int | None
-) -> list[Work]:
-    """The trainable (not closed-form) architectures' runs and steps per run."""
+def study_work(runs: Mapping[str, int], n_train: int, epochs: int | None) -> list[Work]:
+    """The runs still to train of each trainable (not closed-form) architecture, and the
+    steps of each run."""
     work = []
-    for arch in architectures:
-        if build_model(arch).closed_form:
+    for arch, count in runs.items():
+        if count == 0 or build_model(arch).closed_form:
             continue
         recipe = get_spec(arch).recipe.with_overrides(epochs=epochs)
         steps = math.ceil(n_train / min(recipe.batch_size, n_train)) * recipe.epochs
-        work.append(Work(arch, repeats, steps))
+        work.append(Work(arch, count, steps))
     return work
 
 
@@ -157,8 +156,7 @@ def choose(cands: Sequence[Candidate], work: Sequence[Work], seconds: StepTimer)
 
 
 def measured_plan(
-    architectures: Sequence[str],
-    repeats: int,
+    runs: Mapping[str, int],
     epochs: int | None,
     x: np.ndarray,
     y: np.ndarray,
@@ -169,13 +167,14 @@ def measured_plan(
     batching: str,
     batchable: bool = True,
 ) -> Plan:
-    """Measure every candidate's steps on ``x, y`` and choose (see the module docstring).
+    """Measure every candidate's steps on ``x, y`` for ``runs`` (architecture -> runs still to
+    train) and choose (see the module docstring).
     ``batching``: ``auto`` measures solo and batched, ``solo``/``batched`` fix the mode
     (batched only where the study has batchable runs: ``batchable``, its protocol allows it,
     and an architecture not fitted in closed form with more than one repeat)."""
     gpu = resolve_device(device).type != "cpu"
-    work = study_work(architectures, repeats, len(x), epochs)
-    batchable = batchable and bool(work) and repeats > 1
+    work = study_work(runs, len(x), epochs)
+    batchable = batchable and any(w.runs > 1 for w in work)
     cands = [
         c
         for c in candidates(cores, gpu, batchable, workers)

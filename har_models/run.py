@@ -30,7 +30,7 @@ from data_contracts.dataset import OFFICIAL_ARCHIVE_SHA256
 from har_data.layout import DataHome, StudyLayout
 from har_data.manifest import Published, check_published, read_published
 from har_data.tensors import load_split, package_version
-from har_models.batched import RepeatsCallback, fit_repeats, group_sizes
+from har_models.batched import RepeatsCallback, batch_refusal, fit_repeats, group_sizes
 from har_models.checkpoint import save_checkpoint
 from har_models.data import Split, subject_folds
 from har_models.device import hardware_description, resolve_device
@@ -331,12 +331,9 @@ def check_repeat_group(group: Sequence[RunParams]) -> None:
                 )
     if len({p.run_id for p in group}) != len(group):
         raise ValueError("a repeat group names one run twice")
-    if first.protocol != "published":
-        raise ValueError(
-            f"{first.protocol} runs train alone: their selection folds differ per seed"
-        )
-    if build_model(first.architecture).closed_form:
-        raise ValueError(f"{first.architecture} is fitted in closed form: nothing to batch")
+    refusal = batch_refusal(first.architecture, first.protocol)
+    if refusal:
+        raise ValueError(refusal)
 
 
 def train_repeats(
@@ -444,15 +441,9 @@ def work_units(runs: Sequence[RunParams], groups: int) -> list[list[RunParams]]:
     for params in runs:
         by_arch.setdefault(params.architecture, []).append(params)
     units: list[list[RunParams]] = []
-    for arch_runs in by_arch.values():
+    for arch, arch_runs in by_arch.items():
         first = arch_runs[0]
-        batchable = (
-            groups > 0
-            and len(arch_runs) > 1
-            and first.protocol == "published"
-            and not build_model(first.architecture).closed_form
-        )
-        if not batchable:
+        if groups == 0 or len(arch_runs) < 2 or batch_refusal(arch, first.protocol):
             units.extend([params] for params in arch_runs)
             continue
         ends = np.cumsum(group_sizes(len(arch_runs), groups)).tolist()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -84,24 +85,25 @@ MEASURE_FROM_RUNS = 4
 
 
 @task(name="plan-study", cache_policy=NO_CACHE, persist_result=False)
-def plan_study(settings: TrainSettings, home: DataHome) -> Plan:
+def plan_study(settings: TrainSettings, home: DataHome, to_train: list[RunParams]) -> Plan:
     """How this study uses the machine (:mod:`har_models.plan`): measured on the study's
-    training windows where the study is large enough to be worth it."""
+    training windows where the runs still to train (``to_train``; reused runs cost nothing)
+    are enough to be worth it."""
     logger = get_run_logger()
     if settings.dispatch == "deployment" or settings.dask_address:
         # the runs execute elsewhere, one by one, with that machine's own torch threads
         if settings.batching == "batched":
             logger.warning("--batching batched needs local or local-dask dispatch: runs go solo")
         return Plan(Candidate(1, None, False))
-    runs = settings.repeats * len(settings.architectures)
     fixed = settings.batching != "auto" and settings.max_workers is not None
-    if runs < MEASURE_FROM_RUNS or fixed:
+    if len(to_train) < MEASURE_FROM_RUNS or fixed:
         workers, threads = local_plan(settings.device, settings.max_workers)
         batched = settings.batching == "batched" and settings.protocol == "published"
         return Plan(Candidate(workers, threads, batched))
     x, y, _ = load_split(home.split_path("train"))
+    runs = Counter(params.architecture for params in to_train)
     plan = measured_plan(
-        settings.architectures, settings.repeats, settings.epochs, x, y,
+        runs, settings.epochs, x, y,
         device=settings.device, cores=cpu_count(), workers=settings.max_workers,
         batching=settings.batching, batchable=settings.protocol == "published",
     )  # fmt: skip

@@ -216,3 +216,16 @@ def test_plan_step_timer_measures_real_steps(tmp_path: Path, one_torch_thread: N
     # the caller's RNG and thread count (1 here) are left as they were
     assert torch.equal(torch.random.get_rng_state(), state)
     assert torch.get_num_threads() == threads
+
+
+def test_nothing_left_to_train_is_not_measured(tmp_path: Path) -> None:
+    """A rerun whose runs are all reused (or only closed-form ones remain) measures nothing."""
+    from har_models.plan import measured_plan
+
+    home = write_synthetic_tensors(tmp_path / "home", n_per_class_subject=2)
+    split = read_split(home.split_path("train"))
+    plan = measured_plan(
+        {"lstm": 0, "minirocket": 3}, None, split.x, split.y,
+        device="cpu", cores=2, workers=None, batching="auto",
+    )  # fmt: skip
+    assert plan.estimate_s == {} and not plan.batched
