@@ -32,7 +32,8 @@ from har_data.layout import DataHome
 from har_models.data import Split, read_split
 from har_models.losses import loss_function
 from har_models.registry import ARCHITECTURES, get_spec
-from har_models.selection import RULES, select_epoch
+from har_models.selection import OWN_WEIGHTS_RULES as RULES
+from har_models.selection import select_epoch
 from har_models.training import EpochReport, fit
 
 N_HELD_OUT = 8

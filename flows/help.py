@@ -23,7 +23,7 @@ HELP: Final[dict[str, str]] = {
     "repeats": "Training runs per architecture.",
     "repeat": "The repeat's number within its study (its run id).",
     "seed": "The run's seed.",
-    "protocol": "``published``: the recipe's fixed epochs on all training subjects, then one evaluation on test, as the originals did; ``validated``: the epoch count chosen on held-out training subjects, then a refit on all of them.",
+    "protocol": "``published``: the recipe's fixed epochs on all training subjects, then one evaluation on test, as the originals did; ``validated``: the epoch count chosen on held-out training subjects, then a refit on all of them that keeps the mean of its last epochs' weights.",
     "epochs": "Override every recipe's epoch count.",
     "device": "``auto`` (cuda, then mps, then cpu), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.",
     "base_seed": "Repeat k uses seed base_seed + k.",

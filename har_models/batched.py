@@ -42,7 +42,7 @@ from har_models.losses import loss_function
 from har_models.registry import Recipe, build_model, get_spec
 from har_models.results import HISTORY_COLUMNS
 from har_models.stop import check_stop
-from har_models.training import FitResult, _as_tensors, epoch_batches, make_optimizer
+from har_models.training import FitResult, as_tensors, epoch_batches, make_optimizer
 
 # ``on_epoch(epoch, epochs, rows)``: every repeat's history row after each epoch.
 RepeatsCallback = Callable[[int, int, list[dict[str, float]]], None]
@@ -187,7 +187,7 @@ def fit_repeats(
     A repeat's ``seconds`` are its share of the group's time (the group's time / R)."""
     recipe = recipe or get_spec(architecture).recipe
     dev = resolve_device(device)
-    xt, yt = _as_tensors(x_train, y_train, dev)
+    xt, yt = as_tensors(x_train, y_train, dev)
     models: list[HarClassifier] = []
     drop_gens: list[torch.Generator] = []
     for seed in seeds:

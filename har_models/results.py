@@ -24,7 +24,9 @@ HISTORY_COLUMNS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_acc
 # A run's history file: HISTORY_COLUMNS plus ``phase``: "train" (the model that was scored),
 # or under the ``validated`` protocol "select" (held-out subjects scored every epoch; a column
 # ``fold`` numbers the folds of subjects from 1) and "refit" (the scored model, trained on
-# every training subject for the chosen epochs; ``fold`` 0).
+# every training subject for the chosen epochs; ``fold`` 0). The "select" rows also carry
+# ``averaged_val_accuracy``: the held-out accuracy of the mean of the last
+# ``AVERAGED_EPOCHS`` epochs' weights (har_models.averaging).
 PHASES = ("train", "select", "refit")
 
 
@@ -51,6 +53,9 @@ class RunRecord:
     per_subject_accuracy: list[float] = field(default_factory=list)  # test_subjects order
     epochs: int = 0  # epochs trained (for the final model)
     best_epoch: int = 0  # epoch whose weights were evaluated (1-based)
+    # validated: the evaluated weights are the mean of the last this many epochs' (up to
+    # best_epoch); 1, the epoch's own weights
+    averaged_epochs: int = 1
     wall_time_s: float = float("nan")
     seconds_per_epoch: float = float("nan")
     n_params: int = 0

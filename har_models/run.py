@@ -30,11 +30,13 @@ from data_contracts.dataset import OFFICIAL_ARCHIVE_SHA256
 from har_data.layout import DataHome, StudyLayout
 from har_data.manifest import Published, check_published, read_published
 from har_data.tensors import load_split, package_version
+from har_models.averaging import TrailingMean, TrailingMeanScores
 from har_models.batched import RepeatsCallback, batch_refusal, fit_repeats, group_sizes
 from har_models.checkpoint import save_checkpoint
 from har_models.data import Split, subject_folds
 from har_models.device import hardware_description, resolve_device
 from har_models.protocol import (
+    AVERAGED_EPOCHS,
     SELECTION_FACTOR,
     SELECTION_FOLDS,
     SELECTION_RULE,
@@ -43,10 +45,17 @@ from har_models.protocol import (
 )
 from har_models.registry import Recipe, build_model, get_spec
 from har_models.results import RunRecord, atomic_write_parquet, find_record, save_record
-from har_models.selection import select_epoch
+from har_models.selection import choose
 from har_models.stop import Interrupted
 from har_models.study import run_id
-from har_models.training import EpochCallback, FitResult, evaluate, fit, latency_ms_per_window
+from har_models.training import (
+    EpochCallback,
+    FitResult,
+    chain_callbacks,
+    evaluate,
+    fit,
+    latency_ms_per_window,
+)
 
 # Every package a run executes: a change to any of them invalidates cached runs.
 CODE_PACKAGES = ("har_models", "har_data", "data_contracts")
@@ -264,6 +273,7 @@ def finish_run(
         data_sha256=found,
         extra={
             "recipe": recipe.as_dict(), "seed": seed, "protocol": params.protocol, "run_id": rid,
+            "averaged_epochs": result.averaged_epochs,
         },
     )  # fmt: skip
     sample = test.x[:256]
@@ -285,6 +295,7 @@ def finish_run(
         per_subject_accuracy=scores.per_subject_accuracy,
         epochs=result.epochs,
         best_epoch=result.best_epoch,
+        averaged_epochs=result.averaged_epochs,
         wall_time_s=float(history["seconds"].sum()),
         seconds_per_epoch=result.seconds_per_epoch,
         n_params=result.model.parameter_count(),
@@ -394,21 +405,26 @@ def fit_validated(
     for fold, held_out in enumerate(subject_folds(train.subject, params.seed, SELECTION_FOLDS)):
         mask = np.isin(train.subject, held_out)
         fit_set, val_set = train.subset(~mask), train.subset(mask)
+        averaged = TrailingMeanScores(AVERAGED_EPOCHS, val_set.x, val_set.y)
         selection = fit(
             params.architecture, fit_set.x, fit_set.y, seed=params.seed, recipe=search,
-            device=params.device, x_val=val_set.x, y_val=val_set.y, on_epoch=on_epoch,
+            device=params.device, x_val=val_set.x, y_val=val_set.y,
+            on_epoch=chain_callbacks(on_epoch, averaged),
         )  # fmt: skip
-        curves.append(selection.history.assign(phase="select", fold=fold + 1))
+        curve = selection.history.assign(averaged_val_accuracy=averaged.accuracy)
+        curves.append(curve.assign(phase="select", fold=fold + 1))
     select = pd.concat(curves, ignore_index=True)
-    mean = select.groupby("epoch")[["val_loss", "val_accuracy"]].mean()
-    chosen = select_epoch(
-        mean["val_loss"].to_numpy(), mean["val_accuracy"].to_numpy(), SELECTION_RULE
-    )
+    mean = select.groupby("epoch")[["val_loss", "val_accuracy", "averaged_val_accuracy"]].mean()
+    choice = choose(mean, SELECTION_RULE, AVERAGED_EPOCHS)
+    kept = TrailingMean(choice.averaged_epochs)
     refit = fit(
         params.architecture, train.x, train.y, seed=params.seed,
-        recipe=recipe.with_overrides(epochs=chosen), device=params.device, on_epoch=on_epoch,
+        recipe=recipe.with_overrides(epochs=choice.epochs), device=params.device,
+        on_epoch=chain_callbacks(on_epoch, kept),
     )  # fmt: skip
-    refit.best_epoch = chosen
+    if choice.averaged_epochs > 1:
+        kept.load_into(refit.model)
+    refit.best_epoch, refit.averaged_epochs = choice.epochs, len(kept.states)
     history = pd.concat([select, refit.history.assign(phase="refit", fold=0)], ignore_index=True)
     return refit, history
 

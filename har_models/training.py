@@ -44,6 +44,17 @@ class EpochReport:
 EpochCallback = Callable[[EpochReport], None]
 
 
+def chain_callbacks(*callbacks: EpochCallback | None) -> EpochCallback:
+    """One ``on_epoch`` callback that calls each given one in turn."""
+    given = [c for c in callbacks if c is not None]
+
+    def each(report: EpochReport) -> None:
+        for callback in given:
+            callback(report)
+
+    return each
+
+
 @runtime_checkable
 class ClosedFormNet(Protocol):
     """A network fitted in one pass (``closed_form = True``): random features + ridge."""
@@ -63,6 +74,7 @@ class FitResult:
     wall_time_s: float
     seconds_per_epoch: float
     device: str
+    averaged_epochs: int = 1  # the model holds the mean of the last this many epochs' weights
 
 
 def model_device(model: nn.Module) -> torch.device:
@@ -70,7 +82,8 @@ def model_device(model: nn.Module) -> torch.device:
     return next(itertools.chain(model.parameters(), model.buffers())).device
 
 
-def _as_tensors(x: np.ndarray, y: np.ndarray, device: torch.device) -> tuple[torch.Tensor, ...]:
+def as_tensors(x: np.ndarray, y: np.ndarray, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """(x float32, y int64) on ``device``; x is an own, writable copy."""
     xt = torch.from_numpy(np.array(x, dtype=np.float32)).to(device)  # own, writable copy
     return xt, torch.as_tensor(np.asarray(y, dtype=np.int64)).to(device)
 
@@ -146,14 +159,14 @@ def fit(
     dev = resolve_device(device)
     torch.manual_seed(seed)
     model = build_model(architecture, hparams)
-    xt, yt = _as_tensors(x_train, y_train, dev)
+    xt, yt = as_tensors(x_train, y_train, dev)
     if recipe.standardize:
         model.norm.fit(xt)
     model.to(dev)
     xv: torch.Tensor | None = None
     yv: torch.Tensor | None = None
     if x_val is not None and y_val is not None:
-        xv, yv = _as_tensors(x_val, y_val, dev)
+        xv, yv = as_tensors(x_val, y_val, dev)
     if getattr(model.net, "closed_form", False):
         return _fit_closed_form(model, recipe, seed, xt, yt, xv, yv, dev)
 
@@ -269,7 +282,7 @@ def evaluate(
     """(scores, mean cross-entropy) of ``model`` on (x, y), on the model's device; with
     ``subjects`` (one id per window) the scores include each subject's accuracy."""
     dev = model_device(model)
-    xt, yt = _as_tensors(x, y, dev)
+    xt, yt = as_tensors(x, y, dev)
     loss, pred = _loss_and_predictions(model, xt, yt)
     return score(np.asarray(y), pred.cpu().numpy(), subjects), loss
 

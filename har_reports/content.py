@@ -66,12 +66,14 @@ def published_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 RUN_COLUMNS = [
     "run_id", "architecture", "repeat", "seed", "protocol", "status", "accuracy", "macro_f1",
-    "epochs", "best_epoch", "wall_time_s", "device", "error",
+    "epochs", "best_epoch", "averaged_epochs", "wall_time_s", "device", "error",
 ]  # fmt: skip
 
 
 def runs_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    table = metrics[RUN_COLUMNS].copy()
+    # studies trained before averaged weights existed kept each epoch's own weights: 1
+    table = metrics.reindex(columns=RUN_COLUMNS)
+    table["averaged_epochs"] = table["averaged_epochs"].fillna(1).astype(int)
     table["accuracy"] = 100 * table["accuracy"]
     table["macro_f1"] = 100 * table["macro_f1"]
     table["checkpoint"] = checkpoint_paths(metrics)

@@ -51,7 +51,7 @@ def test_flow_writes_study_and_rerun_hits_cache(prefect_harness: None, tmp_path:
     )
     for row in metrics.itertuples():
         history = pd.read_parquet(study / row.history_path)
-        assert list(history.columns) == [*HISTORY_COLUMNS, "phase", "fold"]
+        assert list(history.columns) == [*HISTORY_COLUMNS, "averaged_val_accuracy", "phase", "fold"]
         assert load_checkpoint(study / row.checkpoint_path).architecture == "stacked_lstm"
         # Each test subject's accuracy, weighted by its windows, adds up to the accuracy.
         assert list(row.test_subjects) == test_ids.tolist()

@@ -12,14 +12,15 @@ from pydantic import ValidationError
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
 from flows.params import TrainSettings, artifact_key
+from har_models.averaging import TrailingMean, TrailingMeanScores
 from har_models.data import Split, read_split, subject_folds, subject_split, validation_subjects
 from har_models.metrics import score
-from har_models.protocol import SELECTION_FOLDS, SELECTION_RULE
+from har_models.protocol import AVERAGED_EPOCHS, SELECTION_FOLDS, SELECTION_RULE
 from har_models.registry import ARCHITECTURES, get_spec
 from har_models.results import HISTORY_COLUMNS, RECORD_FIELDS, load_records
 from har_models.run import RunParams, fit_validated, resolve_training_data, train_one_run
-from har_models.selection import select_epoch
-from har_models.training import epoch_batches, evaluate, fit
+from har_models.selection import Choice, choose, select_epoch
+from har_models.training import EpochReport, chain_callbacks, epoch_batches, evaluate, fit
 from tests.synthetic_tensors import SYNTHETIC_SHA256, write_synthetic_tensors
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -149,14 +150,64 @@ def test_validated_protocol_chooses_epochs_on_held_out_subjects_then_refits(
         assert np.allclose(
             fold_fit.history.val_accuracy, select[select.fold == k].val_accuracy, atol=1e-9
         )
-    mean = select.groupby("epoch")[["val_loss", "val_accuracy"]].mean()
-    chosen = select_epoch(mean.val_loss.to_numpy(), mean.val_accuracy.to_numpy(), SELECTION_RULE)
-    assert refit.best_epoch == chosen == refit.epochs == (history.phase == "refit").sum()
+    mean = select.groupby("epoch")[["val_loss", "val_accuracy", "averaged_val_accuracy"]].mean()
+    choice = choose(mean, SELECTION_RULE, AVERAGED_EPOCHS)
+    assert refit.best_epoch == choice.epochs == refit.epochs == (history.phase == "refit").sum()
+    assert refit.averaged_epochs == min(choice.averaged_epochs, choice.epochs)
     assert (history[history.phase == "refit"].fold == 0).all()
-    plain = fit("lstm", train.x, train.y, seed=0, recipe=recipe.with_overrides(epochs=chosen))
+    # the refit is a plain fit of that length, its last epochs' weights averaged if chosen
+    kept = TrailingMean(choice.averaged_epochs)
+    plain = fit(
+        "lstm", train.x, train.y, seed=0, recipe=recipe.with_overrides(epochs=choice.epochs),
+        on_epoch=kept,
+    )  # fmt: skip
+    kept.load_into(plain.model)
     pairs = zip(refit.model.state_dict().values(), plain.model.state_dict().values(), strict=True)
     for a, b in pairs:
         assert torch.equal(a, b)
+
+
+def test_averaged_curve_scores_the_mean_of_the_last_epochs(splits: tuple[Split, Split]) -> None:
+    """The selection's second curve: at each epoch, the held-out accuracy of the uniform mean
+    of the last (up to) ``window`` epochs' weights, recomputed here from saved weights."""
+    train, _ = splits
+    val = train.subset(np.isin(train.subject, train.subject[:1]))
+    recipe = quick("cnn_lstm", epochs=4, lr=2e-2)
+    scores = TrailingMeanScores(3, val.x, val.y)
+    saved: list[dict[str, torch.Tensor]] = []
+
+    def keep(report: EpochReport) -> None:
+        saved.append({k: v.clone() for k, v in report.model.state_dict().items()})
+
+    result = fit("cnn_lstm", train.x, train.y, seed=1, recipe=recipe,
+                 on_epoch=chain_callbacks(keep, scores))  # fmt: skip
+    model = result.model
+    for epoch in range(1, 5):
+        window = saved[max(0, epoch - 3) : epoch]
+        model.load_state_dict({k: sum(s[k] for s in window) / len(window) for k in window[0]})
+        expected = float((evaluate(model, val.x, val.y)[0]).accuracy)
+        assert scores.accuracy[epoch - 1] == pytest.approx(expected, abs=1e-9)
+    with pytest.raises(ValueError, match="at least 1 epoch"):
+        TrailingMean(0)
+
+
+def test_choose_keeps_own_or_averaged_weights() -> None:
+    curves = pd.DataFrame(
+        {
+            "val_loss": [1.0, 0.5, 0.6, 0.4, 0.7],
+            "val_accuracy": [0.5, 0.9, 0.7, 0.8, 0.95],
+            "averaged_val_accuracy": [0.5, 0.7, 0.8, 0.9, 0.92],
+        }
+    )
+    assert choose(curves, "last", 8) == Choice(5, 1)
+    assert choose(curves, "smoothed_val_accuracy", 8) == Choice(4, 1)
+    # smoothed averaged curve: 0.667, 0.725, 0.764, 0.83, 0.873 -> epoch 5, the mean kept
+    assert choose(curves, "smoothed_averaged_accuracy", 8) == Choice(5, 8)
+    assert choose(curves, "smoothed_any", 8) == Choice(5, 8)  # 0.873 > own weights' 0.8375
+    lower = curves.assign(averaged_val_accuracy=curves.averaged_val_accuracy - 0.1)
+    assert choose(lower, "smoothed_any", 8) == Choice(4, 1)
+    with pytest.raises(ValueError, match="unknown selection rule"):
+        choose(curves, "test_accuracy", 8)
 
 
 def test_subject_folds_hold_out_every_subject_once() -> None:
@@ -217,7 +268,7 @@ def test_train_one_run_records_every_field(tmp_path: Path) -> None:
     history = pd.read_parquet(study / record.history_path)
     # validated: 2 selection epochs per fold of held-out subjects, then a refit for the count
     select, refit = history[history.phase == "select"], history[history.phase == "refit"]
-    assert list(history.columns) == [*HISTORY_COLUMNS, "phase", "fold"]
+    assert list(history.columns) == [*HISTORY_COLUMNS, "averaged_val_accuracy", "phase", "fold"]
     assert len(select) == 2 * select.fold.nunique() and select.fold.nunique() >= 2
     training_subjects = np.unique(read_split(home.split_path("train")).subject).tolist()
     assert record.validation_subjects == training_subjects  # each held out in one fold
