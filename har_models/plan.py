@@ -19,7 +19,8 @@ import torch
 
 from har_models.batched import fit_repeats, group_sizes
 from har_models.device import resolve_device
-from har_models.registry import build_model, get_spec
+from har_models.protocol import SELECTION_FACTOR, SELECTION_FOLDS, check_protocol
+from har_models.registry import Recipe, build_model, get_spec
 from har_models.training import fit
 
 MEASURE_STEPS = 3  # timed training steps per candidate, after as many untimed ones
@@ -118,16 +119,33 @@ class Work:
     steps_per_run: int
 
 
-def study_work(runs: Mapping[str, int], n_train: int, epochs: int | None) -> list[Work]:
+def run_steps(recipe: Recipe, n_train: int, protocol: str) -> int:
+    """Training steps of one run: the recipe's epochs on every window; ``validated`` adds its
+    selection runs, each on the windows of all but one fold of subjects (the refit is counted
+    at the recipe's epochs, the most it trains)."""
+
+    def steps(n: int, epochs: int) -> int:
+        return math.ceil(n / min(recipe.batch_size, n)) * epochs
+
+    total = steps(n_train, recipe.epochs)
+    if check_protocol(protocol) == "validated":
+        fold_windows = max(1, round(n_train * (SELECTION_FOLDS - 1) / SELECTION_FOLDS))
+        search = max(1, round(SELECTION_FACTOR * recipe.epochs))
+        total += SELECTION_FOLDS * steps(fold_windows, search)
+    return total
+
+
+def study_work(
+    runs: Mapping[str, int], n_train: int, epochs: int | None, protocol: str = "published"
+) -> list[Work]:
     """The runs still to train of each trainable (not closed-form) architecture, and the
-    steps of each run."""
+    steps of each run under ``protocol``."""
     work = []
     for arch, count in runs.items():
         if count == 0 or build_model(arch).closed_form:
             continue
         recipe = get_spec(arch).recipe.with_overrides(epochs=epochs)
-        steps = math.ceil(n_train / min(recipe.batch_size, n_train)) * recipe.epochs
-        work.append(Work(arch, count, steps))
+        work.append(Work(arch, count, run_steps(recipe, n_train, protocol)))
     return work
 
 
@@ -166,6 +184,7 @@ def measured_plan(
     workers: int | None,
     batching: str,
     batchable: bool = True,
+    protocol: str = "published",
 ) -> Plan:
     """Measure every candidate's steps on ``x, y`` for ``runs`` (architecture -> runs still to
     train) and choose (see the module docstring).
@@ -173,7 +192,7 @@ def measured_plan(
     (batched only where the study has batchable runs: ``batchable``, its protocol allows it,
     and an architecture not fitted in closed form with more than one repeat)."""
     gpu = resolve_device(device).type != "cpu"
-    work = study_work(runs, len(x), epochs)
+    work = study_work(runs, len(x), epochs, protocol)
     batchable = batchable and any(w.runs > 1 for w in work)
     cands = [
         c

@@ -106,6 +106,7 @@ def plan_study(settings: TrainSettings, home: DataHome, to_train: list[RunParams
         runs, settings.epochs, x, y,
         device=settings.device, cores=cpu_count(), workers=settings.max_workers,
         batching=settings.batching, batchable=settings.protocol == "published",
+        protocol=settings.protocol,
     )  # fmt: skip
     logger.info("plan, measured on %d-window steps: %s", len(x), plan.describe())
     return plan

@@ -15,7 +15,15 @@ from flows.train import train
 from har_models.batched import LoopLSTM, fit_repeats
 from har_models.checkpoint import load_checkpoint
 from har_models.data import read_split
-from har_models.plan import Candidate, Work, candidates, choose, estimate
+from har_models.plan import (
+    Candidate,
+    Work,
+    candidates,
+    choose,
+    estimate,
+    run_steps,
+    study_work,
+)
 from har_models.registry import get_spec
 from har_models.results import read_metrics
 from har_models.run import check_repeat_group, train_one_run, train_repeats, work_units
@@ -198,6 +206,19 @@ def test_plan_picks_the_fastest_measured_candidate() -> None:
         Candidate(1, None, False),
         Candidate(1, None, True),
     ]
+
+
+def test_plan_counts_the_validated_selection_runs() -> None:
+    """A validated run trains three selection runs on two thirds of the windows each, then
+    the refit: about three times a published run's steps (7352 windows, batch 64 -> 115
+    steps an epoch; 4901 windows -> 77)."""
+    recipe = get_spec("cnn_lstm").recipe  # 25 epochs
+    assert run_steps(recipe, 7352, "published") == 115 * 25
+    assert run_steps(recipe, 7352, "validated") == 115 * 25 + 3 * 77 * 25
+    work = study_work({"cnn_lstm": 2, "minirocket": 3}, 7352, None, "validated")
+    assert work == [Work("cnn_lstm", 2, 115 * 25 + 3 * 77 * 25)]  # closed-form: no steps
+    with pytest.raises(ValueError, match="protocol must be one of"):
+        run_steps(recipe, 7352, "test_tuned")
 
 
 def test_plan_step_timer_measures_real_steps(tmp_path: Path, one_torch_thread: None) -> None:
