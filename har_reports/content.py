@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from har_models.protocol import MIN_VALIDATION_SUBJECTS
+from har_models.protocol import DESCRIPTIONS, MIN_VALIDATION_SUBJECTS
 from har_reports import plots, stats
 from har_reports.compare import compare_with_previous, regression_lines, summary_record
 from har_reports.leaderboard import leaderboard
@@ -78,6 +78,12 @@ def runs_table(metrics: pd.DataFrame) -> pd.DataFrame:
     table["macro_f1"] = 100 * table["macro_f1"]
     table["checkpoint"] = checkpoint_paths(metrics)
     return table.reset_index(drop=True)
+
+
+def protocol_descriptions(metrics: pd.DataFrame) -> str:
+    """What each protocol of the study did, as :data:`har_models.protocol.DESCRIPTIONS` says."""
+    used = sorted(set(metrics["protocol"].astype(str)))
+    return "; ".join(f"{p}: {DESCRIPTIONS.get(p, 'unknown protocol')}" for p in used)
 
 
 def checkpoint_paths(metrics: pd.DataFrame) -> list[str]:
@@ -196,8 +202,9 @@ def build_report(
         )
     if set(metrics["protocol"].astype(str)) != {"published"}:
         notes.append(
-            f"This study used the {protocol} protocol; every published figure used fixed epochs "
-            "evaluated once on test, so set them side by side with that in mind."
+            f"This study used the {protocol} protocol ({protocol_descriptions(metrics)}); every "
+            "published figure used fixed epochs evaluated once on test, so set them side by "
+            "side with that in mind."
         )
     if previous is None:
         notes.append("No earlier report on the same data to compare with.")

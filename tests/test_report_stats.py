@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from data_contracts.dataset import ACTIVITIES, OFFICIAL_ARCHIVE_SHA256, OFFICIAL_SUBJECTS
+from har_models.protocol import DESCRIPTIONS
 from har_models.results import RunRecord, read_metrics, records_frame
 from har_reports import stats
 from har_reports.compare import compare_with_previous, pick_previous, regression_lines
@@ -315,7 +316,11 @@ def test_validation_on_fewer_than_three_subjects_is_a_warning(tmp_path: Path) ->
     md = render_markdown(content).splitlines()
     assert md[2].startswith("- **WARNING: Validation rests on fewer than 3 subjects")
     enough = _study(tmp_path / "ok", "custom", protocol="validated", validation_subjects=(3, 5, 7))
-    assert build_report("s", enough, {}, None, "t").data_warnings == []
+    content = build_report("s", enough, {}, None, "t")
+    assert content.data_warnings == []
+    # the notes say what the protocol did, in the protocol's own words
+    (note,) = [n for n in content.notes if n.startswith("This study used the validated")]
+    assert DESCRIPTIONS["validated"] in note and "mean of the last epochs' weights" in note
 
 
 def test_targets_per_protocol_come_from_the_published_figures() -> None:
