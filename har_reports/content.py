@@ -71,19 +71,33 @@ RUN_COLUMNS = [
 
 
 def runs_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    # studies trained before averaged weights existed kept each epoch's own weights: 1
-    table = metrics.reindex(columns=RUN_COLUMNS)
-    table["averaged_epochs"] = table["averaged_epochs"].fillna(1).astype(int)
+    table = with_averaged_epochs(metrics)[RUN_COLUMNS].copy()
     table["accuracy"] = 100 * table["accuracy"]
     table["macro_f1"] = 100 * table["macro_f1"]
     table["checkpoint"] = checkpoint_paths(metrics)
     return table.reset_index(drop=True)
 
 
+def with_averaged_epochs(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The metrics with ``averaged_epochs``: runs recorded before it existed kept their last
+    epoch's own weights (1)."""
+    if "averaged_epochs" in metrics:
+        return metrics.assign(averaged_epochs=metrics["averaged_epochs"].fillna(1).astype(int))
+    return metrics.assign(averaged_epochs=1)
+
+
 def protocol_descriptions(metrics: pd.DataFrame) -> str:
-    """What each protocol of the study did, as :data:`har_models.protocol.DESCRIPTIONS` says."""
-    used = sorted(set(metrics["protocol"].astype(str)))
-    return "; ".join(f"{p}: {DESCRIPTIONS.get(p, 'unknown protocol')}" for p in used)
+    """What each protocol of the study did, as :data:`har_models.protocol.DESCRIPTIONS` says;
+    for ``validated`` runs trained before the refit kept averaged weights, what they did."""
+    runs = with_averaged_epochs(metrics)
+    parts = []
+    for protocol in sorted(set(runs["protocol"].astype(str))):
+        text = DESCRIPTIONS.get(protocol, "unknown protocol")
+        mine = runs[runs["protocol"].astype(str) == protocol]
+        if protocol == "validated" and (mine["averaged_epochs"] == 1).all():
+            text += " (not these runs: trained before that, each keeps its own last weights)"
+        parts.append(f"{protocol}: {text}")
+    return "; ".join(parts)
 
 
 def checkpoint_paths(metrics: pd.DataFrame) -> list[str]:

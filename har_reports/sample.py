@@ -17,6 +17,7 @@ import pandas as pd
 
 from data_contracts.dataset import ACTIVITIES, OFFICIAL_LABEL_COUNTS, OFFICIAL_SUBJECTS
 from har_data.layout import StudyLayout
+from har_models.protocol import AVERAGED_EPOCHS
 from har_models.registry import get_spec
 from har_models.results import (
     HISTORY_COLUMNS,
@@ -165,6 +166,7 @@ def make_sample_study(
                     confusion=cm.tolist(),
                     epochs=epochs,
                     best_epoch=epochs,
+                    averaged_epochs=min(AVERAGED_EPOCHS, epochs) if protocol == "validated" else 1,
                     wall_time_s=2.0 * epochs,
                     seconds_per_epoch=2.0,
                     n_params=50_000 + 1000 * len(arch),

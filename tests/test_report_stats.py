@@ -14,7 +14,7 @@ from har_models.protocol import DESCRIPTIONS
 from har_models.results import RunRecord, read_metrics, records_frame
 from har_reports import stats
 from har_reports.compare import compare_with_previous, pick_previous, regression_lines
-from har_reports.content import build_report
+from har_reports.content import build_report, runs_table
 from har_reports.published import PUBLISHED
 from har_reports.render import render_html, render_markdown
 from har_reports.sample import make_sample_study
@@ -320,7 +320,13 @@ def test_validation_on_fewer_than_three_subjects_is_a_warning(tmp_path: Path) ->
     assert content.data_warnings == []
     # the notes say what the protocol did, in the protocol's own words
     (note,) = [n for n in content.notes if n.startswith("This study used the validated")]
-    assert DESCRIPTIONS["validated"] in note and "mean of the last epochs' weights" in note
+    assert f"validated: {DESCRIPTIONS['validated']});" in note
+    # a study trained before the refit kept averaged weights is not described as if it had
+    older = enough.drop(columns="averaged_epochs")
+    (note,) = [n for n in build_report("s", older, {}, None, "t").notes if "validated" in n]
+    assert "not these runs: trained before that" in note
+    assert (runs_table(older)["averaged_epochs"] == 1).all()
+    assert (runs_table(enough)["averaged_epochs"] > 1).all()
 
 
 def test_targets_per_protocol_come_from_the_published_figures() -> None:
