@@ -119,21 +119,31 @@ def confusion_plot(matrices: dict[str, np.ndarray], colors: dict[str, tuple]) ->
     return _png(fig)
 
 
+# (history column prefix, line style, legend) of the learning-curve plot; the ``validated``
+# protocol chooses its epoch on the dotted one (held-out accuracy of the averaged weights)
+CURVES = (
+    ("train", "-", "train"),
+    ("val", "--", "validation"),
+    ("averaged_val", ":", "validation, mean of the last epochs' weights"),
+)
+
+
 def learning_curves_plot(curves: pd.DataFrame, colors: dict[str, tuple]) -> bytes:
-    """Loss and accuracy per epoch: mean over repeats with a ±1 std band; validation dashed."""
+    """Loss and accuracy per epoch: mean over repeats with a ±1 std band; validation dashed,
+    and dotted for the mean of the last epochs' weights (``validated`` selection)."""
     fig = Figure(figsize=(12, 4.6))
     ax_loss, ax_acc = fig.subplots(1, 2)
     panels = ((ax_loss, "loss", 1.0, "Cross-entropy loss"), (ax_acc, "accuracy", 100.0, "Acc (%)"))
     for ax, metric, scale, ylabel in panels:
         for arch in colors:
             c = curves[curves["architecture"] == arch].sort_values("epoch")
-            for split, style in (("train", "-"), ("val", "--")):
+            for split, style, what in CURVES:
                 col = f"{split}_{metric}_mean"
                 if col not in c or c[col].isna().all():
                     continue
                 mean = scale * c[col].to_numpy(float)
                 std = scale * c[f"{split}_{metric}_std"].fillna(0).to_numpy(float)
-                label = f"{display_name(arch)} ({'validation' if split == 'val' else 'train'})"
+                label = f"{display_name(arch)} ({what})"
                 marker = "o" if len(c) <= 3 else None  # a single epoch is a point, not a line
                 ax.plot(c["epoch"], mean, style, color=colors[arch], label=label, marker=marker)
                 ax.fill_between(c["epoch"], mean - std, mean + std, color=colors[arch], alpha=0.15)

@@ -15,6 +15,7 @@ from har_models.results import RunRecord, read_metrics, records_frame
 from har_reports import stats
 from har_reports.compare import compare_with_previous, pick_previous, regression_lines
 from har_reports.content import build_report, runs_table
+from har_reports.plots import CURVES, learning_curves_plot
 from har_reports.published import PUBLISHED
 from har_reports.render import render_html, render_markdown
 from har_reports.sample import make_sample_study
@@ -350,9 +351,11 @@ def test_learning_curves_average_a_runs_folds_before_the_runs() -> None:
     )
 
     def history(accs: list[float], fold: int) -> pd.DataFrame:
+        averaged = [a + 0.1 for a in accs]  # the mean of the last epochs' weights
         return pd.DataFrame(
-            {"epoch": [1, 2], "val_accuracy": accs, "phase": "select", "fold": fold}
-        )
+            {"epoch": [1, 2], "val_accuracy": accs, "averaged_val_accuracy": averaged,
+             "phase": "select", "fold": fold}
+        )  # fmt: skip
 
     histories = {
         "a-r00": pd.concat([history([0.5, 0.7], 1), history([0.7, 0.9], 2)], ignore_index=True),
@@ -364,3 +367,8 @@ def test_learning_curves_average_a_runs_folds_before_the_runs() -> None:
         [0.7, 0.7]
     )  # (0.6+0.8)/2, (0.8+0.6)/2
     assert "fold_mean" not in curves
+    # the curve validated chooses on is averaged the same way, and the plot draws it
+    assert curves["averaged_val_accuracy_mean"].tolist() == pytest.approx([0.8, 0.8])
+    assert any(prefix == "averaged_val" for prefix, _, _ in CURVES)
+    png = learning_curves_plot(curves.reset_index(), {"a": (0.1, 0.2, 0.3)})
+    assert png.startswith(b"\x89PNG")
