@@ -24,6 +24,9 @@ from har_models.registry import Recipe, build_model, get_spec
 from har_models.training import fit
 
 MEASURE_STEPS = 3  # timed training steps per candidate, after as many untimed ones
+# A forward pass (held-out scoring) over a batch costs about a third of a training step,
+# which runs the forward pass, the backward pass (about twice the forward) and the update.
+FORWARD_SHARE = 1 / 3
 
 
 @dataclass(frozen=True)
@@ -120,19 +123,20 @@ class Work:
 
 
 def run_steps(recipe: Recipe, n_train: int, protocol: str) -> int:
-    """Training steps of one run: the recipe's epochs on every window; ``validated`` adds its
-    selection runs, each on the windows of all but one fold of subjects (the refit is counted
-    at the recipe's epochs, the most it trains)."""
+    """Training steps of one run: the recipe's epochs on every window. ``validated`` adds its
+    selection runs, each on the windows of all but one fold of subjects, and their held-out
+    scoring (two forward passes over the fold left out, every epoch); its refit is counted at
+    the search range, the most it trains."""
 
     def steps(n: int, epochs: int) -> int:
         return math.ceil(n / min(recipe.batch_size, n)) * epochs
 
-    total = steps(n_train, recipe.epochs)
-    if check_protocol(protocol) == "validated":
-        fold_windows = max(1, round(n_train * (SELECTION_FOLDS - 1) / SELECTION_FOLDS))
-        search = max(1, round(SELECTION_FACTOR * recipe.epochs))
-        total += SELECTION_FOLDS * steps(fold_windows, search)
-    return total
+    if check_protocol(protocol) != "validated":
+        return steps(n_train, recipe.epochs)
+    search = max(1, round(SELECTION_FACTOR * recipe.epochs))
+    fold_windows = max(1, round(n_train * (SELECTION_FOLDS - 1) / SELECTION_FOLDS))
+    scoring = 2 * FORWARD_SHARE * steps(max(1, n_train - fold_windows), search)
+    return steps(n_train, search) + round(SELECTION_FOLDS * (steps(fold_windows, search) + scoring))
 
 
 def study_work(

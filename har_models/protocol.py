@@ -20,32 +20,32 @@ DEFAULT_PROTOCOL: Final[Protocol] = "published"
 # choice is noisy, and the training log and the report warn.
 MIN_VALIDATION_SUBJECTS: Final = 3
 
-DESCRIPTIONS: Final[dict[str, str]] = {
-    "published": "fixed epochs from the recipe on all training subjects, scored once on test",
-    "validated": "epochs chosen on held-out training subjects (3 folds of whole subjects, "
-    "their validation curves averaged), then a refit on all of them for that many epochs "
-    "keeping the mean of the last epochs' weights, scored once on test",
-}
 # ``validated``: the rule that picks the epoch count, and how far the selection run looks
-# (a multiple of the recipe's epochs). Both chosen on training subjects only
-# (benchmarks/selection.py and benchmarks/averaging.py; BENCHMARKS.md "Choosing the
-# epoch-selection rule" and "Averaging the last epochs' weights").
-# Measured first (3 seeds x 3 architectures, cross-fitted halves of 8 held-out subjects):
-# loss-based rules lose 1-3.5 points; looking past the recipe's epochs gains nothing; one
-# curve per run (4 held-out subjects) is too noisy, the mean of three fold curves is not.
-# Then (3 seeds x 3 architectures x the 3 folds, leave one fold out): the mean of the last 8
-# epochs' weights, its epoch chosen on its own 5-epoch smoothed held-out accuracy, scored
-# 90.30 % against 89.36 for the smoothed accuracy of each epoch's own weights (the rule
-# before) and 88.82 for the recipe's epochs, the best choosing rule on every architecture.
+# (a multiple of the recipe's epochs). Both chosen on training subjects only, never on test
+# (benchmarks/selection.py, benchmarks/averaging.py; their tables and what did not help are
+# in BENCHMARKS.md, "Choosing the epoch-selection rule" and "Averaging the last epochs'
+# weights"): rules on validation loss lose to rules on accuracy; one curve per run is too
+# noisy where the mean of the folds' curves is not; searching past the recipe's epochs gains
+# nothing; keeping the mean of the last epochs' weights, its epoch chosen on that mean's own
+# smoothed held-out accuracy, is the best rule that chooses, on every architecture measured.
 # The selection runs go the whole search range: stopping them on validation loss (a recipe's
 # ``patience``) cut the curves where loss, the worse signal, stopped improving.
 SELECTION_RULE: Final = "smoothed_averaged_accuracy"
 SELECTION_FACTOR: Final = 1.0
-# The window of har_models.averaging: the selection also scores, at every epoch, the mean of
-# the last this many epochs' weights, and the rule may keep that mean for the refit.
+# The window of har_models.averaging: the selection scores, at every epoch, the mean of the
+# last this many epochs' weights, and the refit keeps that mean.
 AVERAGED_EPOCHS: Final = 8
 SELECTION_FOLDS: Final = 3  # folds of whole training subjects, each held out once
 VALIDATION_FRACTION: Final = 0.2  # of the training subjects: benchmarks' single held-out set
+
+DESCRIPTIONS: Final[dict[str, str]] = {
+    "published": "fixed epochs from the recipe on all training subjects, scored once on test",
+    "validated": f"epochs chosen on held-out training subjects ({SELECTION_FOLDS} folds of "
+    f"whole subjects, each held out once; the epoch where the smoothed held-out accuracy of "
+    f"the mean of the last {AVERAGED_EPOCHS} epochs' weights, averaged over the folds, "
+    "peaks), then a refit on all of them for that many epochs that keeps the mean of its "
+    f"last {AVERAGED_EPOCHS} epochs' weights, scored once on test",
+}
 
 
 def check_protocol(protocol: str) -> Protocol:

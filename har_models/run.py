@@ -411,7 +411,10 @@ def fit_validated(
             device=params.device, x_val=val_set.x, y_val=val_set.y,
             on_epoch=chain_callbacks(on_epoch, averaged),
         )  # fmt: skip
-        curve = selection.history.assign(averaged_val_accuracy=averaged.accuracy)
+        curve = selection.history.assign(
+            averaged_val_accuracy=averaged.accuracy,
+            seconds=selection.history["seconds"] + averaged.seconds,  # its scoring too
+        )
         curves.append(curve.assign(phase="select", fold=fold + 1))
     select = pd.concat(curves, ignore_index=True)
     mean = select.groupby("epoch")[["val_loss", "val_accuracy", "averaged_val_accuracy"]].mean()
@@ -425,7 +428,8 @@ def fit_validated(
     if choice.averaged_epochs > 1:
         kept.load_into(refit.model)
     refit.best_epoch, refit.averaged_epochs = choice.epochs, len(kept.states)
-    history = pd.concat([select, refit.history.assign(phase="refit", fold=0)], ignore_index=True)
+    refit_history = refit.history.assign(seconds=refit.history["seconds"] + kept.seconds)
+    history = pd.concat([select, refit_history.assign(phase="refit", fold=0)], ignore_index=True)
     return refit, history
 
 

@@ -19,7 +19,7 @@ OWN_WEIGHTS_RULES: Final[tuple[str, ...]] = get_args(OwnWeightsRule)
 # ... and these also read the curve of the mean of the last epochs' weights
 Rule = Literal[OwnWeightsRule, "smoothed_averaged_accuracy", "smoothed_any"]
 RULES: Final[tuple[str, ...]] = get_args(Rule)
-SMOOTHING: Final = 5  # epochs in the centred moving average of ``smoothed_val_accuracy``
+SMOOTHING: Final = 5  # epochs in the centred moving average of the ``smoothed_*`` rules
 
 
 def smoothed(values: np.ndarray, window: int = SMOOTHING) -> np.ndarray:
@@ -47,7 +47,9 @@ def select_epoch(val_loss: np.ndarray, val_accuracy: np.ndarray, rule: str) -> i
 @dataclass(frozen=True)
 class Choice:
     """What the ``validated`` refit does: train ``epochs`` epochs, then keep the mean of the
-    last ``averaged_epochs`` epochs' weights (1: the last epoch's own weights)."""
+    last ``averaged_epochs`` epochs' weights (1: the last epoch's own weights). It names the
+    window, which holds fewer epochs when ``epochs`` is smaller (the run's record says how
+    many it held)."""
 
     epochs: int
     averaged_epochs: int = 1

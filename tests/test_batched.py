@@ -209,14 +209,15 @@ def test_plan_picks_the_fastest_measured_candidate() -> None:
 
 
 def test_plan_counts_the_validated_selection_runs() -> None:
-    """A validated run trains three selection runs on two thirds of the windows each, then
-    the refit: about three times a published run's steps (7352 windows, batch 64 -> 115
-    steps an epoch; 4901 windows -> 77)."""
+    """A validated run trains three selection runs on two thirds of the windows each, scores
+    the third left out twice an epoch (forward passes, a third of a step each), then the
+    refit: 7352 windows, batch 64 -> 115 steps an epoch; 4901 windows -> 77; 2451 -> 39."""
     recipe = get_spec("cnn_lstm").recipe  # 25 epochs
     assert run_steps(recipe, 7352, "published") == 115 * 25
-    assert run_steps(recipe, 7352, "validated") == 115 * 25 + 3 * 77 * 25
+    validated = 115 * 25 + 3 * 77 * 25 + 3 * 2 * 39 * 25 // 3
+    assert run_steps(recipe, 7352, "validated") == validated  # 3.7 times a published run
     work = study_work({"cnn_lstm": 2, "minirocket": 3}, 7352, None, "validated")
-    assert work == [Work("cnn_lstm", 2, 115 * 25 + 3 * 77 * 25)]  # closed-form: no steps
+    assert work == [Work("cnn_lstm", 2, validated)]  # closed-form: no steps
     with pytest.raises(ValueError, match="protocol must be one of"):
         run_steps(recipe, 7352, "test_tuned")
 

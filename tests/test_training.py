@@ -13,6 +13,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
 from flows.params import TrainSettings, artifact_key
 from har_models.averaging import TrailingMean, TrailingMeanScores
+from har_models.checkpoint import load_checkpoint
 from har_models.data import Split, read_split, subject_folds, subject_split, validation_subjects
 from har_models.metrics import score
 from har_models.protocol import AVERAGED_EPOCHS, SELECTION_FOLDS, SELECTION_RULE
@@ -152,6 +153,7 @@ def test_validated_protocol_chooses_epochs_on_held_out_subjects_then_refits(
         )
     mean = select.groupby("epoch")[["val_loss", "val_accuracy", "averaged_val_accuracy"]].mean()
     choice = choose(mean, SELECTION_RULE, AVERAGED_EPOCHS)
+    assert choice.epochs >= 2  # so the mean below is over more than one epoch
     assert refit.best_epoch == choice.epochs == refit.epochs == (history.phase == "refit").sum()
     assert refit.averaged_epochs == min(choice.averaged_epochs, choice.epochs)
     assert (history[history.phase == "refit"].fold == 0).all()
@@ -169,26 +171,45 @@ def test_validated_protocol_chooses_epochs_on_held_out_subjects_then_refits(
 
 def test_averaged_curve_scores_the_mean_of_the_last_epochs(splits: tuple[Split, Split]) -> None:
     """The selection's second curve: at each epoch, the held-out accuracy of the uniform mean
-    of the last (up to) ``window`` epochs' weights, recomputed here from saved weights."""
+    of the last (up to) ``window`` epochs' parameters (buffers: the last epoch's), recomputed
+    here from weights saved every epoch."""
     train, _ = splits
     val = train.subset(np.isin(train.subject, train.subject[:1]))
-    recipe = quick("cnn_lstm", epochs=4, lr=2e-2)
+    recipe = quick("cnn_lstm", epochs=5, lr=2e-2, standardize=True)  # a buffer of statistics
     scores = TrailingMeanScores(3, val.x, val.y)
     saved: list[dict[str, torch.Tensor]] = []
+    means: list[dict[str, torch.Tensor]] = []
 
     def keep(report: EpochReport) -> None:
         saved.append({k: v.clone() for k, v in report.model.state_dict().items()})
 
-    result = fit("cnn_lstm", train.x, train.y, seed=1, recipe=recipe,
-                 on_epoch=chain_callbacks(keep, scores))  # fmt: skip
+    def mean_now(_: EpochReport) -> None:
+        means.append(scores.mean())
+
+    callbacks = chain_callbacks(keep, scores, mean_now)
+    result = fit("cnn_lstm", train.x, train.y, seed=1, recipe=recipe, on_epoch=callbacks)
     model = result.model
-    for epoch in range(1, 5):
+    params = {name for name, _ in model.named_parameters()}
+    assert "norm.mean" not in params and len(scores.seconds) == 5
+    for epoch in range(1, 6):
         window = saved[max(0, epoch - 3) : epoch]
-        model.load_state_dict({k: sum(s[k] for s in window) / len(window) for k in window[0]})
-        expected = float((evaluate(model, val.x, val.y)[0]).accuracy)
-        assert scores.accuracy[epoch - 1] == pytest.approx(expected, abs=1e-9)
+        expected = {
+            k: torch.stack([s[k] for s in window]).mean(0) if k in params else window[-1][k]
+            for k in window[0]
+        }
+        for k, value in means[epoch - 1].items():
+            assert torch.equal(value, expected[k]), (epoch, k)
+        model.load_state_dict(expected)
+        accuracy = float((evaluate(model, val.x, val.y)[0]).accuracy)
+        assert scores.accuracy[epoch - 1] == pytest.approx(accuracy, abs=1e-9)
+    # the window holds 3 epochs: its mean differs from the last epoch's own weights
+    assert not torch.equal(means[-1]["net.conv1.weight"], saved[-1]["net.conv1.weight"])
     with pytest.raises(ValueError, match="at least 1 epoch"):
         TrailingMean(0)
+    with pytest.raises(ValueError, match="at least 1 epoch"):
+        scores.mean(last=0)
+    with pytest.raises(TypeError, match="BatchNorm"):
+        TrailingMean(2).add(torch.nn.Sequential(torch.nn.BatchNorm1d(3)))
 
 
 def test_choose_keeps_own_or_averaged_weights() -> None:
@@ -274,6 +295,11 @@ def test_train_one_run_records_every_field(tmp_path: Path) -> None:
     assert record.validation_subjects == training_subjects  # each held out in one fold
     assert select["val_accuracy"].notna().all() and refit["val_accuracy"].isna().all()
     assert len(refit) == record.best_epoch == record.epochs and 1 <= record.epochs <= 2
+    assert record.averaged_epochs == record.epochs  # the window (8) holds every epoch here
+    # the checkpoint holds the scored (averaged) weights: it reproduces the record on test
+    test = read_split(home.split_path("test"))
+    checkpoint = load_checkpoint(study / record.checkpoint_path)
+    assert np.mean(checkpoint.predict(test.x) == test.y) == pytest.approx(record.accuracy)
     assert (study / record.checkpoint_path).is_file()
     assert set(RECORD_FIELDS) == set(vars(record))
     assert load_records(study) == [record]  # the JSON record other processes read back
