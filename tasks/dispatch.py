@@ -193,11 +193,15 @@ def check_dispatch_capacity() -> str:
 
 
 def _cancel(client: Any, flow_run: FlowRun) -> None:
-    """Cancel a child: one that never started at once, a running one through its worker."""
+    """Cancel a child: one no worker has claimed yet at once; one a worker has claimed
+    (pending: its process may be starting) or runs, through that worker, which stops the
+    process. Marking a pending run cancelled directly let its starting process set it
+    running again afterwards, training on with its parent gone."""
     state = flow_run.state
     if state is not None and state.is_final():
         return
-    started = state is not None and state.type in (StateType.RUNNING, StateType.CANCELLING)
+    claimed = (StateType.PENDING, StateType.RUNNING, StateType.CANCELLING)
+    started = state is not None and state.type in claimed
     new: State = Cancelling() if started else Cancelled(message="its parent was stopped")
     client.set_flow_run_state(flow_run.id, new, force=True)
 
